@@ -1,0 +1,167 @@
+// swift-tools-version: 6.1
+// Headcount: certified, tamper-evident attendance counts from join/leave event streams.
+//
+// The data's way, one target per step:
+//   HeadcountAdapters → Kafka → HeadcountWorker → HeadcountStore → (reporter, certificate)
+// with HeadcountCore as the pure counting engine that every step shares.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Headcount",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "headcount", targets: ["headcount"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        // The C boundary: librdkafka (Debian's librdkafka-dev) and its mock cluster. Only `Kafka` imports it.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // A thin, careful Swift wrapper: producer, consumer group, admin, the development mock cluster.
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The counting engine of COUNTING.md sections 1-3: pure, no I/O, no clock of its own.
+        .target(
+            name: "HeadcountCore",
+            swiftSettings: strict
+        ),
+        // Simulated attendees (teachers on many devices, reconnects, heartbeats, retried
+        // webhooks): the seed event's demo, the tests' scenarios and the benchmarks' load.
+        .target(
+            name: "HeadcountSimulation",
+            dependencies: ["HeadcountCore"],
+            swiftSettings: strict
+        ),
+        // Pipeline files (Pipelines/*.yaml): loading and validation.
+        .target(
+            name: "HeadcountPipeline",
+            dependencies: [
+                "HeadcountCore",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // Producer adapters: canonical events in, validated and keyed by participant, into Kafka.
+        .target(
+            name: "HeadcountAdapters",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // PostgreSQL: migrations, events, offsets, dead letters (PostgresNIO, pooled, COPY).
+        .target(
+            name: "HeadcountStore",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Consumer workers: Kafka consumer group → PostgreSQL, offsets stored with the results.
+        .target(
+            name: "HeadcountWorker",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountStore",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // What integration tests share: the test database and dev-cluster set-up, and the
+        // rule that a missing service fails the run when CI=true.
+        .target(
+            name: "HeadcountTestSupport",
+            dependencies: [
+                "HeadcountStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/HeadcountTestSupport",
+            swiftSettings: strict
+        ),
+        // The thin executable: parses arguments and wires services together.
+        .executableTarget(
+            name: "headcount",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountAdapters",
+                "HeadcountSimulation",
+                "HeadcountStore",
+                "HeadcountWorker",
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountCoreTests",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountSimulation",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountPipelineTests",
+            dependencies: ["HeadcountPipeline", "HeadcountCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountStoreTests",
+            dependencies: ["HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountWorkerTests",
+            dependencies: ["HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "Kafka"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+    ]
+)

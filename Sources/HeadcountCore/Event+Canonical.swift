@@ -1,0 +1,90 @@
+/// The canonical wire form of an event: one flat JSON object of strings,
+/// `{"id","pipeline","type","participant","session","at","source"}`.
+///
+/// Hand-written rather than `JSONDecoder`, because workers decode every event of a join
+/// storm and the schema is fixed and flat; it is strict: unknown or repeated keys,
+/// non-string values and trailing bytes are rejected with a reason.
+public enum CanonicalEvent {
+    /// The largest canonical event accepted, in bytes (each field is bounded well below).
+    public static let maximumSize = 4096
+    /// Limit on `id`, `participant`, `session`, `pipeline` and `source`, in UTF-8 bytes.
+    public static let maximumFieldLength = 256
+
+    static let fields = ["id", "pipeline", "type", "participant", "session", "at", "source"]
+
+    /// Decodes and validates one canonical event.
+    public static func decode(_ bytes: some Collection<UInt8>) throws(EventRejection) -> Event {
+        guard bytes.count <= maximumSize else {
+            throw EventRejection(.tooLarge, "\(bytes.count) bytes, at most \(maximumSize) allowed")
+        }
+        var scanner = FlatJSONScanner(Array(bytes))
+        let object = try scanner.object()
+        return try event(from: object)
+    }
+
+    /// Decodes from a `String` (one NDJSON line).
+    public static func decode(line: String) throws(EventRejection) -> Event {
+        try decode(Array(line.utf8))
+    }
+
+    private static func event(from object: [String: String]) throws(EventRejection) -> Event {
+        for key in object.keys where !fields.contains(key) {
+            throw EventRejection(.wrongSchema, "unknown field \"\(key.prefix(40))\"")
+        }
+        func field(_ name: String) throws(EventRejection) -> String {
+            guard let value = object[name] else { throw EventRejection(.wrongSchema, "missing field \"\(name)\"") }
+            guard !value.isEmpty else { throw EventRejection(.wrongSchema, "field \"\(name)\" is empty") }
+            guard value.utf8.count <= maximumFieldLength else {
+                throw EventRejection(.wrongSchema, "field \"\(name)\" is longer than \(maximumFieldLength) bytes")
+            }
+            return value
+        }
+        let typeText = try field("type")
+        guard let type = EventType(rawValue: typeText) else {
+            throw EventRejection(.wrongSchema, "field \"type\" must be join, leave or heartbeat")
+        }
+        let atText = try field("at")
+        guard let at = Instant(rfc3339: atText) else {
+            throw EventRejection(.impossibleTimestamp, "field \"at\" is not an RFC 3339 date-time with a zone: \"\(atText.prefix(40))\"")
+        }
+        return Event(
+            id: try field("id"), pipeline: try field("pipeline"), type: type,
+            participant: try field("participant"), session: try field("session"), at: at,
+            source: try field("source"))
+    }
+
+    /// The canonical JSON of an event, keys in a fixed order, `at` normalised to UTC milliseconds.
+    public static func encode(_ event: Event) -> String {
+        var out = "{\"id\":"
+        appendQuoted(event.id, to: &out)
+        out += ",\"pipeline\":"
+        appendQuoted(event.pipeline, to: &out)
+        out += ",\"type\":\"" + event.type.rawValue + "\",\"participant\":"
+        appendQuoted(event.participant, to: &out)
+        out += ",\"session\":"
+        appendQuoted(event.session, to: &out)
+        out += ",\"at\":\"" + event.at.rfc3339 + "\",\"source\":"
+        appendQuoted(event.source, to: &out)
+        out += "}"
+        return out
+    }
+
+    /// JSON string escaping: quotes, backslash and control characters; everything else verbatim.
+    public static func appendQuoted(_ text: String, to out: inout String) {
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append("\"")
+    }
+}

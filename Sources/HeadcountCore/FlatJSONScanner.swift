@@ -1,0 +1,141 @@
+/// A strict scanner for one JSON object whose values are all strings.
+///
+/// Enough JSON (RFC 8259) for canonical events and nothing more: whitespace, string
+/// escapes including surrogate pairs; anything else is a rejection with a byte position.
+struct FlatJSONScanner {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func object() throws(EventRejection) -> [String: String] {
+        skipWhitespace()
+        guard consume(UInt8(ascii: "{")) else { throw malformed("expected a JSON object") }
+        var result: [String: String] = [:]
+        skipWhitespace()
+        if consume(UInt8(ascii: "}")) { return try finish(result) }
+        repeat {
+            skipWhitespace()
+            let key = try string()
+            skipWhitespace()
+            guard consume(UInt8(ascii: ":")) else { throw malformed("expected ':'") }
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                if index < bytes.count, Self.startsScalarOrContainer(bytes[index]) {
+                    throw EventRejection(.wrongSchema, "field \"\(key.prefix(40))\" must be a string")
+                }
+                throw malformed("expected a value")
+            }
+            let value = try string()
+            guard result.updateValue(value, forKey: key) == nil else {
+                throw EventRejection(.wrongSchema, "field \"\(key.prefix(40))\" appears twice")
+            }
+            skipWhitespace()
+        } while consume(UInt8(ascii: ","))
+        guard consume(UInt8(ascii: "}")) else { throw malformed("expected ',' or '}'") }
+        return try finish(result)
+    }
+
+    private static func startsScalarOrContainer(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "-")
+            || (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "t") || byte == UInt8(ascii: "f")
+            || byte == UInt8(ascii: "n")
+    }
+
+    private mutating func finish(_ result: [String: String]) throws(EventRejection) -> [String: String] {
+        skipWhitespace()
+        guard index == bytes.count else { throw malformed("unexpected bytes after the object") }
+        return result
+    }
+
+    private func malformed(_ what: String) -> EventRejection {
+        EventRejection(.malformedJSON, "\(what) at byte \(index + 1)")
+    }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func string() throws(EventRejection) -> String {
+        guard consume(UInt8(ascii: "\"")) else { throw malformed("expected a string") }
+        let start = index
+        // Fast path: no escapes, valid UTF-8 checked by String(validating:).
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
+            guard bytes[index] >= 0x20 else { throw malformed("control character in a string") }
+            index += 1
+        }
+        guard index < bytes.count else { throw malformed("unterminated string") }
+        var utf8 = Array(bytes[start..<index])
+        if bytes[index] == UInt8(ascii: "\\") { try unescape(into: &utf8) }
+        index += 1  // closing quote
+        guard let text = String(validating: utf8, as: UTF8.self) else { throw malformed("invalid UTF-8 in a string") }
+        return text
+    }
+
+    /// Continues a string that contains escapes; stops at (not past) the closing quote.
+    private mutating func unescape(into utf8: inout [UInt8]) throws(EventRejection) {
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            let byte = bytes[index]
+            guard byte >= 0x20 else { throw malformed("control character in a string") }
+            guard byte == UInt8(ascii: "\\") else { utf8.append(byte); index += 1; continue }
+            index += 1
+            guard index < bytes.count else { throw malformed("unterminated escape") }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+            case UInt8(ascii: "b"): utf8.append(0x08)
+            case UInt8(ascii: "f"): utf8.append(0x0C)
+            case UInt8(ascii: "n"): utf8.append(0x0A)
+            case UInt8(ascii: "r"): utf8.append(0x0D)
+            case UInt8(ascii: "t"): utf8.append(0x09)
+            case UInt8(ascii: "u"): utf8.append(contentsOf: try unicodeEscape())
+            default: throw malformed("invalid escape")
+            }
+        }
+        guard index < bytes.count else { throw malformed("unterminated string") }
+    }
+
+    private mutating func hex4() throws(EventRejection) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw malformed("short \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case 48...57: digit = UInt32(byte - 48)
+            case 65...70: digit = UInt32(byte - 55)
+            case 97...102: digit = UInt32(byte - 87)
+            default: throw malformed("invalid \\u escape")
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    private mutating func unicodeEscape() throws(EventRejection) -> [UInt8] {
+        var code = try hex4()
+        if (0xD800...0xDBFF).contains(code) {
+            guard consume(UInt8(ascii: "\\")), consume(UInt8(ascii: "u")) else { throw malformed("lone surrogate") }
+            let low = try hex4()
+            guard (0xDC00...0xDFFF).contains(low) else { throw malformed("lone surrogate") }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00...0xDFFF).contains(code) {
+            throw malformed("lone surrogate")
+        }
+        guard let scalar = Unicode.Scalar(code) else { throw malformed("invalid code point") }
+        return Array(String(Character(scalar)).utf8)
+    }
+}

@@ -1,0 +1,173 @@
+/// One participant's retained events, packed into bytes for the incremental form.
+///
+/// Exactness needs every distinct (at, type) of every session: an out-of-order leave between
+/// two heartbeats is closed and reopened by the next heartbeat, so no heartbeat is provably
+/// redundant while late events may still come. Ids are not kept (see `SessionMark`).
+///
+/// Layout, all integers LEB128 varints:
+///
+///     participant key length, key bytes, session count,
+///     per session: key length, key bytes, mark count,
+///                  first mark − origin (zigzag), then each mark's delta-of-delta (zigzag)
+///
+/// Heartbeats every 30 s have nearly constant deltas, so their delta-of-delta fits in one or
+/// two bytes; that is where most of a participant's events are.
+struct ParticipantRecord {
+    struct Session {
+        var key: [UInt8]
+        /// Ascending, distinct.
+        var marks: [SessionMark]
+    }
+
+    var key: [UInt8]
+    var sessions: [Session]
+
+    init(key: [UInt8], sessions: [Session] = []) {
+        self.key = key
+        self.sessions = sessions
+    }
+
+    /// Decodes a record written by `encoded(origin:)`.
+    init(decoding bytes: [UInt8], origin: Int64) {
+        var reader = ByteReader(bytes)
+        key = reader.bytes(count: Int(reader.varint()))
+        let sessionCount = Int(reader.varint())
+        sessions = []
+        sessions.reserveCapacity(sessionCount)
+        for _ in 0..<sessionCount {
+            let sessionKey = reader.bytes(count: Int(reader.varint()))
+            let markCount = Int(reader.varint())
+            var marks: [SessionMark] = []
+            marks.reserveCapacity(markCount)
+            var previous = origin
+            var delta: Int64 = 0
+            for index in 0..<markCount {
+                if index == 0 {
+                    previous = origin &+ reader.zigzag()
+                } else {
+                    delta &+= reader.zigzag()
+                    previous &+= delta
+                }
+                marks.append(SessionMark(rawValue: previous))
+            }
+            sessions.append(Session(key: sessionKey, marks: marks))
+        }
+    }
+
+    /// The packed bytes, allocated at their exact size.
+    func encoded(origin: Int64) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.varint(UInt64(key.count))
+        writer.append(key)
+        writer.varint(UInt64(sessions.count))
+        for session in sessions {
+            writer.varint(UInt64(session.key.count))
+            writer.append(session.key)
+            writer.varint(UInt64(session.marks.count))
+            var previous = origin
+            var lastDelta: Int64 = 0
+            for (index, mark) in session.marks.enumerated() {
+                if index == 0 {
+                    writer.zigzag(mark.rawValue &- origin)
+                } else {
+                    let delta = mark.rawValue &- previous
+                    writer.zigzag(delta &- lastDelta)
+                    lastDelta = delta
+                }
+                previous = mark.rawValue
+            }
+        }
+        return Array(writer.bytes)
+    }
+
+    /// The participant key stored at the start of an encoded record.
+    static func keyMatches(_ bytes: [UInt8], _ candidate: String.UTF8View) -> Bool {
+        var reader = ByteReader(bytes)
+        let length = Int(reader.varint())
+        guard length == candidate.count else { return false }
+        return bytes[reader.position..<(reader.position + length)].elementsEqual(candidate)
+    }
+
+    static func key(of bytes: [UInt8]) -> String {
+        var reader = ByteReader(bytes)
+        let length = Int(reader.varint())
+        return String(decoding: bytes[reader.position..<(reader.position + length)], as: UTF8.self)
+    }
+
+    /// Adds a mark to the named session; false when it was already there.
+    mutating func insert(_ mark: SessionMark, session sessionKey: some Collection<UInt8>) -> Bool {
+        guard let index = sessions.firstIndex(where: { $0.key.elementsEqual(sessionKey) }) else {
+            sessions.append(Session(key: Array(sessionKey), marks: [mark]))
+            return true
+        }
+        var low = 0
+        var high = sessions[index].marks.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sessions[index].marks[middle] < mark { low = middle + 1 } else { high = middle }
+        }
+        if low < sessions[index].marks.count, sessions[index].marks[low] == mark { return false }
+        sessions[index].marks.insert(mark, at: low)
+        return true
+    }
+
+    /// P(p) from the retained marks.
+    func presence(rules: RuleMilliseconds) -> Presence {
+        var pieces: [PresenceInterval] = []
+        for session in sessions {
+            SessionWalk.appendIntervals(of: session.marks, rules: rules, to: &pieces)
+        }
+        return Presence(unionOf: &pieces, grace: rules.grace)
+    }
+}
+
+/// LEB128 writer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func varint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// Signed values: small magnitudes of either sign become small varints.
+    mutating func zigzag(_ value: Int64) {
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    mutating func append(_ other: [UInt8]) { bytes += other }
+}
+
+/// LEB128 reader over bytes this module wrote; it trusts them.
+struct ByteReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func varint() -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = bytes[position]
+            position += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    mutating func zigzag() -> Int64 {
+        let raw = varint()
+        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+    }
+
+    mutating func bytes(count: Int) -> [UInt8] {
+        defer { position += count }
+        return Array(bytes[position..<(position + count)])
+    }
+}

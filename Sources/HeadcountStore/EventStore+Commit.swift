@@ -1,0 +1,170 @@
+import HeadcountCore
+import PostgresNIO
+
+extension EventStore {
+    /// Stores one polled batch in one transaction: new events (bulk COPY), conflicting
+    /// duplicates and the caller's dead letters, and each partition's next offset.
+    ///
+    /// Either everything is stored or nothing is, which is what makes the effect
+    /// exactly-once: a worker that dies before the commit re-reads the same messages from
+    /// the offsets stored here. Throws `.fenced` (and stores nothing) when another worker
+    /// moved one of the partitions on since this batch was read.
+    public func commit(_ batch: EventBatch) async throws(StoreError) -> BatchOutcome {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await self.checkFence(batch, on: connection)
+                let inserted = try await self.insertEvents(batch, on: connection)
+                let conflicting = try await self.deadLetterConflicts(batch, on: connection)
+                for letter in batch.deadLetters {
+                    try await self.insertDeadLetter(letter, batch: batch, on: connection)
+                }
+                try await self.storeProgress(batch, on: connection)
+                return BatchOutcome(
+                    inserted: inserted, duplicates: batch.events.count - inserted - conflicting,
+                    conflictingDuplicates: conflicting, deadLetters: batch.deadLetters.count)
+            }
+        } catch {
+            throw StoreError.wrapping(error, while: "committing a batch")
+        }
+    }
+
+    /// Locks the batch's partitions' progress rows and checks that they still say what
+    /// this worker last saw.
+    private func checkFence(_ batch: EventBatch, on connection: PostgresConnection) async throws {
+        var stored: [Int32: Int64] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT kafka_partition, next_offset FROM headcount.partition_progress
+            WHERE pipeline = \(batch.pipeline) AND topic = \(batch.topic)
+            FOR UPDATE
+            """, logger: logger)
+        for try await (partition, offset) in rows.decode((Int32, Int64).self) { stored[partition] = offset }
+        for progress in batch.progress where stored[progress.partition] != progress.expectedNextOffset {
+            throw StoreError(
+                .fenced,
+                "partition \(progress.partition) of \(batch.topic) is at offset \(stored[progress.partition].map(String.init) ?? "none") in the store, this batch expected \(progress.expectedNextOffset.map(String.init) ?? "none")")
+        }
+    }
+
+    private func insertEvents(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {
+        guard !batch.events.isEmpty else { return 0 }
+        // A temporary table lives as long as the pooled connection; ON COMMIT DELETE ROWS
+        // empties it after every batch, so each connection creates it once.
+        try await connection.query(
+            """
+            CREATE TEMPORARY TABLE IF NOT EXISTS event_staging (
+                id text, pipeline text, type text, participant text, session text,
+                at timestamptz, source text, kafka_partition integer, kafka_offset bigint
+            ) ON COMMIT DELETE ROWS
+            """, logger: logger)
+        try await connection.copyFrom(table: "event_staging", logger: logger) { writer in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(1 << 18)
+            for positioned in batch.events {
+                CopyText.appendRow(positioned, to: &buffer)
+                if buffer.readableBytes >= 1 << 18 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
+        // The first version of an id in Kafka order stands (COUNTING.md section 1); later
+        // ones with other content are dead-lettered by `deadLetterConflicts`.
+        let rows = try await connection.query(
+            """
+            WITH inserted AS (
+                INSERT INTO headcount.events (id, pipeline, type, participant, session, at, source, kafka_partition, kafka_offset)
+                SELECT DISTINCT ON (id) id, pipeline, type, participant, session, at, source, kafka_partition, kafka_offset
+                FROM event_staging ORDER BY id, kafka_partition, kafka_offset
+                ON CONFLICT (id) DO NOTHING
+                RETURNING 1
+            )
+            SELECT count(*) FROM inserted
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    private func deadLetterConflicts(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {
+        guard !batch.events.isEmpty else { return 0 }
+        let rows = try await connection.query(
+            """
+            WITH conflicts AS (
+                INSERT INTO headcount.dead_letters (pipeline, topic, kafka_partition, kafka_offset, event_id, reason, message, raw)
+                SELECT s.pipeline, \(batch.topic), s.kafka_partition, s.kafka_offset, s.id, 'conflicting_duplicate',
+                       'same id as the event stored from partition ' || e.kafka_partition || ' offset ' || e.kafka_offset || ', different content',
+                       convert_to(json_build_object('id', s.id, 'pipeline', s.pipeline, 'type', s.type, 'participant', s.participant,
+                           'session', s.session, 'at', to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                           'source', s.source)::text, 'UTF8')
+                FROM event_staging s JOIN headcount.events e ON e.id = s.id
+                WHERE (e.pipeline, e.type, e.participant, e.session, e.at)
+                      IS DISTINCT FROM (s.pipeline, s.type, s.participant, s.session, s.at)
+                ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+                RETURNING 1
+            )
+            SELECT count(*) FROM conflicts
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    private func insertDeadLetter(_ letter: DeadLetterMessage, batch: EventBatch, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO headcount.dead_letters (pipeline, topic, kafka_partition, kafka_offset, event_id, reason, message, raw)
+            VALUES (\(batch.pipeline), \(batch.topic), \(letter.partition), \(letter.offset), \(letter.eventID),
+                    \(letter.rejection.reason.rawValue), \(letter.rejection.message), \(ByteBuffer(bytes: letter.raw)))
+            ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+            """, logger: logger)
+    }
+
+    private func storeProgress(_ batch: EventBatch, on connection: PostgresConnection) async throws {
+        for progress in batch.progress {
+            let maxAt = progress.maxEventAt?.rfc3339
+            try await connection.query(
+                """
+                INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at)
+                VALUES (\(batch.pipeline), \(batch.topic), \(progress.partition), \(progress.nextOffset), \(maxAt)::timestamptz)
+                ON CONFLICT (pipeline, topic, kafka_partition) DO UPDATE SET
+                    next_offset = EXCLUDED.next_offset,
+                    max_event_at = GREATEST(partition_progress.max_event_at, EXCLUDED.max_event_at),
+                    updated_at = now()
+                """, logger: logger)
+        }
+    }
+}
+
+/// PostgreSQL's COPY text format: tab-separated columns, backslash escapes.
+enum CopyText {
+    static func appendRow(_ positioned: PositionedEvent, to buffer: inout ByteBuffer) {
+        let event = positioned.event
+        appendField(event.id, to: &buffer)
+        appendField(event.pipeline, to: &buffer)
+        buffer.writeString(event.type.rawValue)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendField(event.participant, to: &buffer)
+        appendField(event.session, to: &buffer)
+        buffer.writeString(event.at.rfc3339)
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        appendField(event.source, to: &buffer)
+        buffer.writeString(String(positioned.partition))
+        buffer.writeInteger(UInt8(ascii: "\t"))
+        buffer.writeString(String(positioned.offset))
+        buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// Writes one text column and its tab, escaping what COPY would read as structure.
+    static func appendField(_ text: String, to buffer: inout ByteBuffer) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+            case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+            case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+            case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+            default: buffer.writeInteger(byte)
+            }
+        }
+        buffer.writeInteger(UInt8(ascii: "\t"))
+    }
+}

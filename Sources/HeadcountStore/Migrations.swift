@@ -1,0 +1,63 @@
+/// The versioned schema of `headcount`, applied in order and recorded in
+/// `headcount.schema_migrations`.
+///
+/// A migration, once released, is never edited: a change is a new version. Every
+/// statement is written to be safe to run under the migration lock exactly once.
+enum Migrations {
+    struct Migration: Sendable {
+        let version: Int
+        let name: String
+        let sql: [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "events, offsets and dead letters", sql: [
+            """
+            CREATE TABLE headcount.events (
+                id              text        PRIMARY KEY,
+                pipeline        text        NOT NULL,
+                type            text        NOT NULL CHECK (type IN ('join', 'leave', 'heartbeat')),
+                participant     text        NOT NULL,
+                session         text        NOT NULL,
+                at              timestamptz NOT NULL,
+                source          text        NOT NULL,
+                kafka_partition integer     NOT NULL,
+                kafka_offset    bigint      NOT NULL,
+                stored_at       timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "COMMENT ON TABLE headcount.events IS 'Every distinct event accepted, first version of each id (COUNTING.md section 1).'",
+            """
+            CREATE TABLE headcount.partition_progress (
+                pipeline        text        NOT NULL,
+                topic           text        NOT NULL,
+                kafka_partition integer     NOT NULL,
+                next_offset     bigint      NOT NULL,
+                max_event_at    timestamptz,
+                updated_at      timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (pipeline, topic, kafka_partition)
+            )
+            """,
+            """
+            COMMENT ON TABLE headcount.partition_progress IS
+            'Per Kafka partition: the next offset to process, stored in the same transaction as the events it covers, and the largest event time processed (for the watermark).'
+            """,
+            """
+            CREATE TABLE headcount.dead_letters (
+                seq             bigserial   PRIMARY KEY,
+                pipeline        text        NOT NULL,
+                topic           text        NOT NULL,
+                kafka_partition integer     NOT NULL,
+                kafka_offset    bigint      NOT NULL,
+                event_id        text,
+                reason          text        NOT NULL,
+                message         text        NOT NULL,
+                raw             bytea       NOT NULL,
+                received_at     timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (topic, kafka_partition, kafka_offset)
+            )
+            """,
+            "COMMENT ON TABLE headcount.dead_letters IS 'Messages that can never be counted, with the reason; nothing accepted is lost.'",
+        ]),
+    ]
+}

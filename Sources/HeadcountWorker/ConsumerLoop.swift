@@ -1,0 +1,85 @@
+import Foundation
+import HeadcountCore
+import HeadcountStore
+import Kafka
+import Logging
+
+/// One consumer of the group: poll a batch, store it with its offsets in one transaction,
+/// repeat, until told to stop.
+struct ConsumerLoop {
+    let configuration: WorkerConfiguration
+    let consumer: KafkaConsumer
+    let ledger: PartitionLedger
+    let store: EventStore
+    let statistics: WorkerStatistics
+    let logger: Logger
+    /// The processing clock, injectable so tests can place "now".
+    let now: @Sendable () -> Instant
+
+    /// Runs until `shouldStop` says so (checked between batches) or the consumer stays idle
+    /// for `stopWhenIdleFor`. The batch in flight is always stored or abandoned whole.
+    func run(shouldStop: @Sendable () -> Bool) async throws {
+        let assembler = BatchAssembler(pipeline: configuration.pipeline)
+        var idleSince = ContinuousClock.now
+        while !shouldStop() {
+            let records = try await consumer.poll(maxMessages: configuration.maximumBatchSize, timeout: configuration.pollTimeout)
+            for error in records.errors { report(error) }
+            let messages = records.messages
+            if messages.isEmpty {
+                if let idle = configuration.stopWhenIdleFor, ContinuousClock.now - idleSince >= idle { return }
+                continue
+            }
+            idleSince = ContinuousClock.now
+            let batch = assembler.assemble(messages, expected: ledger.expectedNextOffset, now: now())
+            guard !batch.progress.isEmpty else { continue }
+            try await store(batch)
+        }
+    }
+
+    private func store(_ batch: EventBatch) async throws {
+        var delay = configuration.initialRetryDelay
+        while true {
+            let failure: StoreError
+            do {
+                let outcome = try await store.commit(batch)
+                ledger.advance(batch.progress)
+                statistics.record(outcome)
+                return
+            } catch {
+                failure = error
+            }
+            if failure.code == .fenced {
+                // Another consumer owns the partition now, or owned it meanwhile: what this
+                // one read is stale. Drop it and continue from the stored offsets.
+                logger.warning("batch fenced: another worker moved the partition on", metadata: ["error": "\(failure)"])
+                try await resync(batch)
+                return
+            }
+            guard failure.isRetriable else { throw failure }
+            logger.error("storing a batch failed; retrying", metadata: ["error": "\(failure)", "retryIn": "\(delay)"])
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, configuration.maximumRetryDelay)
+        }
+    }
+
+    /// Re-reads the stored offsets of the batch's partitions and seeks there.
+    private func resync(_ batch: EventBatch) async throws {
+        let stored = try await store.storedOffsets(pipeline: batch.pipeline, topic: batch.topic)
+        for progress in batch.progress where ledger.expectedNextOffset(progress.partition) != nil {
+            let next = stored[progress.partition]
+            ledger.assign([progress.partition: next])
+            try await consumer.seek(
+                KafkaTopicPartition(topic: batch.topic, partition: progress.partition),
+                to: next.map(KafkaOffset.init) ?? .beginning)
+        }
+    }
+
+    private func report(_ error: KafkaError) {
+        if error.isOffsetOutOfRange {
+            // Retention deleted messages nobody processed: the events are lost to Kafka.
+            logger.error("offset out of range: messages were deleted before they were processed", metadata: ["error": "\(error)"])
+        } else {
+            logger.warning("consumer error", metadata: ["error": "\(error)"])
+        }
+    }
+}

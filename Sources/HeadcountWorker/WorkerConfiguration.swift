@@ -1,0 +1,47 @@
+import HeadcountPipeline
+import Kafka
+
+/// How a worker process consumes one pipeline's topic into PostgreSQL.
+public struct WorkerConfiguration: Sendable {
+    /// The pipeline whose topic is consumed and whose rules validate events.
+    public var pipeline: Pipeline
+    /// Kafka bootstrap servers, `host:port[,host:port]`.
+    public var bootstrapServers: String
+    /// The consumer group; default `headcount-<pipeline id>`. Every worker process of a
+    /// pipeline joins the same group, so partitions are shared among all of them.
+    public var groupID: String
+    /// Consumers in this process; default 1. Each owns the partitions Kafka assigns it.
+    public var concurrency: Int = 1
+    /// Largest batch stored in one transaction; default 5,000 messages.
+    public var maximumBatchSize: Int = 5_000
+    /// How long one poll waits to fill a batch; default 200 ms (the latency added at low load).
+    public var pollTimeout: Duration = .milliseconds(200)
+    /// When set, a consumer stops after this long without messages: for the demo, tests
+    /// and one-off catch-up runs. Default nil: run until shutdown.
+    public var stopWhenIdleFor: Duration? = nil
+    /// First wait before retrying PostgreSQL after a retriable error; default 100 ms,
+    /// doubling up to `maximumRetryDelay`.
+    public var initialRetryDelay: Duration = .milliseconds(100)
+    /// Cap of the retry backoff; default 10 s.
+    public var maximumRetryDelay: Duration = .seconds(10)
+    /// The consumer group session timeout; default 45 s. A member that dies is replaced after
+    /// this long; a member that leaves cleanly is replaced at once.
+    public var sessionTimeout: Duration = .seconds(45)
+    /// librdkafka properties passed through unchanged (SASL, TLS, tuning).
+    public var kafkaProperties: [String: String] = [:]
+
+    public init(pipeline: Pipeline, bootstrapServers: String, groupID: String? = nil) {
+        self.pipeline = pipeline
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID ?? "headcount-\(pipeline.id)"
+    }
+
+    func consumerConfiguration(index: Int) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
+        configuration.clientID = "headcount-worker-\(index)"
+        configuration.sessionTimeout = sessionTimeout
+        configuration.heartbeatInterval = min(configuration.heartbeatInterval, sessionTimeout / 3)
+        configuration.additionalProperties = kafkaProperties
+        return configuration
+    }
+}

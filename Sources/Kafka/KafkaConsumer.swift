@@ -1,0 +1,169 @@
+internal import CRdKafka
+import Dispatch
+import Logging
+
+/// A consumer-group member whose offsets the application controls.
+///
+/// Every librdkafka call runs on the consumer's own serial thread, never on the cooperative pool;
+/// rebalances happen inside `poll` and `close` on that thread, where the `KafkaRebalanceListener`
+/// chooses each assigned partition's starting offset. Nothing is committed automatically.
+///
+/// Call `close()` when done: it revokes the assignment through the listener and leaves the group.
+public final class KafkaConsumer: Sendable {
+    private let handle: ConsumerHandle
+    /// The consumer's dedicated thread: polls, rebalances and every other call, in order.
+    private let pollQueue = DispatchQueue(label: "headcount.kafka.consumer")
+    private let logger: Logger
+
+    /// Creates the consumer; it joins the group on the first `poll` after `subscribe`.
+    ///
+    /// - Parameter rebalanceListener: decides where assigned partitions start; nil starts each
+    ///   at the committed offset, else at `autoOffsetReset`.
+    /// - Throws: `KafkaError` with `property` set when the configuration is invalid.
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        rebalanceListener: (any KafkaRebalanceListener)? = nil,
+        logger: Logger
+    ) throws(KafkaError) {
+        self.logger = logger
+        handle = try ConsumerHandle(configuration: configuration, listener: rebalanceListener, logger: logger)
+    }
+
+    /// Subscribes to topics; the assignment arrives through the listener during `poll`.
+    public func subscribe(topics: [String]) async throws(KafkaError) {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            let partitions = topics.map { KafkaTopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA) }
+            try withPartitionList(partitions) { list throws(KafkaError) in try check(rd_kafka_subscribe(rk, list)) }
+        }
+    }
+
+    /// Waits up to `timeout` for up to `maxMessages` records and returns them in order.
+    ///
+    /// librdkafka 2.0.2 returns early only when the batch is full, so a partly filled batch takes
+    /// the whole `timeout`: choose it as the latency you accept. Rebalance callbacks run inside.
+    /// Errors for single partitions (such as an out-of-range offset) come back as `.error`
+    /// records in order with the messages; only errors of the whole consumer are thrown.
+    public func poll(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> [KafkaConsumerRecord] {
+        guard maxMessages >= 1 else {
+            throw KafkaError(code: .invalidArgument, message: "poll(maxMessages:) must be at least 1, got \(maxMessages)")
+        }
+        let positions = handle.positions
+        let logger = logger
+        return try await onConsumerThread { _, queue throws(KafkaError) in
+            let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
+            defer { buffer.deallocate() }
+            let count = rd_kafka_consume_batch_queue(queue, timeout.timeoutMilliseconds, buffer, maxMessages)
+            guard count >= 0 else { throw KafkaError(rd_kafka_last_error()) }
+            let records = (0..<count).compactMap { buffer[$0].map(KafkaConsumerRecord.init(consuming:)) }
+            let (kept, dropped) = positions.filter(records)
+            if dropped > 0 {
+                logger.debug("KafkaConsumer dropped \(dropped) messages fetched before a rebalance or seek")
+            }
+            return kept
+        }
+    }
+
+    /// Stops fetching from the given partitions, keeping them assigned (and the group happy).
+    public func pause(_ partitions: [KafkaTopicPartition]) async throws(KafkaError) {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            try withPartitionList(partitions) { list throws(KafkaError) in
+                try check(rd_kafka_pause_partitions(rk, list))
+                if let error = list.firstError { throw error }
+            }
+        }
+    }
+
+    /// Resumes fetching from paused partitions, from where the application left off.
+    public func resume(_ partitions: [KafkaTopicPartition]) async throws(KafkaError) {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            try withPartitionList(partitions) { list throws(KafkaError) in
+                try check(rd_kafka_resume_partitions(rk, list))
+                if let error = list.firstError { throw error }
+            }
+        }
+    }
+
+    /// Moves an assigned partition's fetch position; the next message polled from it is `offset`.
+    public func seek(_ partition: KafkaTopicPartition, to offset: KafkaOffset, timeout: Duration = .seconds(10)) async throws(KafkaError) {
+        let positions = handle.positions
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            try withPartitionList([partition], offsets: [partition: offset.rawValue]) { list throws(KafkaError) in
+                if let error = rd_kafka_seek_partitions(rk, list, timeout.timeoutMilliseconds) {
+                    throw KafkaError(consuming: error, topic: partition.topic)
+                }
+                if let error = list.firstError { throw error }
+            }
+            positions.seeked(partition, to: offset)
+        }
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() async throws(KafkaError) -> [KafkaTopicPartition] {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            var list: RdKafkaPartitionList?
+            try check(rd_kafka_assignment(rk, &list))
+            guard let list else { return [] }
+            // rd_kafka_assignment hands us a new list to destroy.
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            return list.entries.map(\.topicPartition).sorted()
+        }
+    }
+
+    /// Commits positions to the group, synchronously; advisory only (lag monitoring, tooling),
+    /// since the application keeps its real positions with its results.
+    ///
+    /// Each offset is the next one to read, that is the last processed offset + 1.
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            try withPartitionList(Array(offsets.keys), offsets: offsets) { list throws(KafkaError) in
+                try check(rd_kafka_commit(rk, list, 0))
+                if let error = list.firstError { throw error }
+            }
+        }
+    }
+
+    /// The group's committed offsets for the given partitions; `.committed` where none exists.
+    public func committedOffsets(
+        for partitions: [KafkaTopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffset] {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            try withPartitionList(partitions) { list throws(KafkaError) in
+                try check(rd_kafka_committed(rk, list, timeout.timeoutMilliseconds))
+                if let error = list.firstError { throw error }
+                return Dictionary(list.entries.map { ($0.topicPartition, KafkaOffset($0.offset)) }, uniquingKeysWith: { $1 })
+            }
+        }
+    }
+
+    /// Asks the partition leader for the retained range of a partition.
+    public func watermarks(for partition: KafkaTopicPartition, timeout: Duration = .seconds(10)) async throws(KafkaError) -> KafkaWatermarks {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let result = rd_kafka_query_watermark_offsets(
+                rk, partition.topic, partition.partition, &low, &high, timeout.timeoutMilliseconds
+            )
+            try check(result, topic: partition.topic, partition: partition.partition)
+            return KafkaWatermarks(low: low, high: high)
+        }
+    }
+
+    /// Revokes the assignment (through the listener), leaves the group and frees the client.
+    ///
+    /// Waits for a `poll` in progress to return first. Later calls throw a `.destroyed` error.
+    public func close() async {
+        let handle = handle
+        let logger = logger
+        await pollQueue.runBlockingNonThrowing { handle.close(logger: logger) }
+    }
+
+    /// Runs `body` on the consumer's thread with the open client and its consumer queue.
+    private func onConsumerThread<Result: Sendable>(
+        _ body: @escaping @Sendable (_ rk: OpaquePointer, _ queue: OpaquePointer) throws(KafkaError) -> Result
+    ) async throws(KafkaError) -> Result {
+        let handle = handle
+        return try await pollQueue.runBlocking { () throws(KafkaError) in try handle.withOpenClient(body) }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import HeadcountAdapters
+import HeadcountCore
+import HeadcountPipeline
+import HeadcountSimulation
+import HeadcountStore
+import HeadcountWorker
+import Kafka
+import Logging
+
+/// `headcount demo`: the seed event end to end on an embedded development broker.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the seed event end to end: simulated teachers → adapter → Kafka → workers → PostgreSQL.",
+        discussion: """
+            Starts an embedded development Kafka cluster, generates the simulated attendees of the \
+            pipeline, publishes them through the canonical adapter, consumes them with a worker pool \
+            into PostgreSQL and prints what was stored next to the offline count of the same events.
+            """)
+
+    @Option(help: ArgumentHelp("The pipeline file.", valueName: "file"))
+    var pipeline = "Pipelines/sumsel-ai-webinar-2025.yaml"
+
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Simulated participants (teachers).")
+    var participants = 25_000
+
+    @Option(help: "Seed of the simulation (the same seed gives the same events).")
+    var seed: UInt64 = 20_250_920
+
+    @Option(help: "Consumers in the worker pool.")
+    var concurrency = 2
+
+    @Option(help: "Brokers in the development cluster.")
+    var brokers = 3
+
+    func run() async throws {
+        let logger = logging.bootstrap("headcount.demo")
+        let pipeline = try PipelineOption(pipeline: self.pipeline).load()
+        let url = try database.url()
+        let cluster = try KafkaDevCluster(brokerCount: brokers, logger: logger)
+        try await cluster.createTopic(pipeline.kafka.topic, partitions: pipeline.kafka.partitions)
+        say("Kafka development cluster: \(brokers) brokers at \(cluster.bootstrapServers), topic \(pipeline.kafka.topic) with \(pipeline.kafka.partitions) partitions")
+
+        let events = AttendeeSimulator(
+            rules: pipeline.rules, pipelineID: pipeline.id, participants: participants, seed: seed, profile: .standard
+        ).events()
+        let distinctIDs = Set(events.map(\.id)).count
+        say("simulated \(participants) teachers: \(events.count) events, \(distinctIDs) distinct ids (the rest are retried webhooks)")
+
+        // The mock cluster lives as long as its object: keep it until the demo is over.
+        defer { withExtendedLifetime(cluster) {} }
+        try await EventStore.withRunning(url: url, maximumConnections: concurrency + 2, logger: logger) { store in
+            try await store.migrate()
+            try await store.deletePipelineData(pipeline: pipeline.id)
+            let published = try await publish(events, pipeline: pipeline, brokers: cluster.bootstrapServers, logger: logger)
+            say("published \(published) events through the canonical adapter (acknowledged by the brokers)")
+
+            var configuration = WorkerConfiguration(pipeline: pipeline, bootstrapServers: cluster.bootstrapServers)
+            configuration.concurrency = concurrency
+            configuration.stopWhenIdleFor = .seconds(3)
+            let worker = Worker(configuration: configuration, store: store, logger: logger)
+            try await worker.run()
+            try await report(store: store, pipeline: pipeline, distinctIDs: distinctIDs, events: events)
+        }
+    }
+
+    private func publish(_ events: [Event], pipeline: Pipeline, brokers: String, logger: Logger) async throws -> Int {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: brokers)
+        configuration.clientID = "headcount-demo"
+        return try await KafkaProducer.withRunning(configuration: configuration, logger: logger) { producer in
+            try await CanonicalPublisher(pipeline: pipeline, producer: producer, logger: logger).publish(events)
+        }
+    }
+
+    private func report(store: EventStore, pipeline: Pipeline, distinctIDs: Int, events: [Event]) async throws {
+        let stored = try await store.eventCount(pipeline: pipeline.id)
+        let deadLetters = try await store.deadLettersByReason(pipeline: pipeline.id)
+        let conflicting = deadLetters["conflicting_duplicate"] ?? 0
+        say("stored events: \(stored) (distinct ids published: \(distinctIDs))")
+        say("dead letters: \(deadLetters.isEmpty ? "none" : deadLetters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        let count = BatchCount(events: try await store.events(pipeline: pipeline.id), rules: pipeline.rules)
+        say("count of the stored events: \(count.outcome.qualified) qualified teachers, peak \(count.outcome.peak) at once")
+        guard stored == distinctIDs else {
+            throw ValidationError("stored \(stored) events but published \(distinctIDs) distinct ids")
+        }
+        _ = conflicting
+    }
+
+    private func say(_ text: String) { print("demo: " + text) }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+/// `headcount`: certified, tamper-evident attendance counts from join and leave events.
+///
+/// This executable only parses arguments and wires services together; the work lives in
+/// the library targets, in the order the data flows.
+@main
+struct Headcount: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "headcount",
+        abstract: "Certified, tamper-evident attendance counts for huge online events.",
+        discussion: """
+            The data's way: adapters (publish) → Kafka → workers (work) → PostgreSQL.
+            `demo` runs the seed event end to end on an embedded development broker.
+            """,
+        subcommands: [
+            DemoCommand.self,
+            PublishCommand.self,
+            WorkCommand.self,
+            CountCommand.self,
+            MigrateCommand.self,
+            DevBrokerCommand.self,
+            TopicsCommand.self,
+            BenchCommand.self,
+        ])
+}
+
+/// `headcount bench …`: benchmarks that report ratios against limits measured in the same run.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
+        subcommands: [BenchCountingCommand.self])
+}

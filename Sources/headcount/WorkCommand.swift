@@ -1,0 +1,77 @@
+import ArgumentParser
+import HeadcountStore
+import HeadcountWorker
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `headcount work`: consumer workers from Kafka into PostgreSQL, exactly once.
+struct WorkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "work",
+        abstract: "Consume a pipeline's events into PostgreSQL (one consumer group; run as many processes as needed).")
+
+    @OptionGroup var pipeline: PipelineOption
+    @OptionGroup var brokers: BrokersOption
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Consumers in this process.")
+    var concurrency = 1
+
+    @Option(help: "Largest batch stored in one transaction.")
+    var batchSize = 5_000
+
+    @Option(help: ArgumentHelp("Stop after this many seconds without messages (default: run until SIGTERM).", valueName: "seconds"))
+    var stopWhenIdle: Double?
+
+    @Option(help: ArgumentHelp("Consumer group (default: headcount-<pipeline id>).", valueName: "group"))
+    var group: String?
+
+    @Option(help: ArgumentHelp("Seconds that graceful shutdown may take before in-flight work is cancelled.", valueName: "seconds"))
+    var shutdownGrace: Double = 30
+
+    func validate() throws {
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
+        guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 100000") }
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap("headcount.work")
+        var configuration = WorkerConfiguration(
+            pipeline: try pipeline.load(), bootstrapServers: try brokers.bootstrapServers(), groupID: group)
+        configuration.concurrency = concurrency
+        configuration.maximumBatchSize = batchSize
+        configuration.stopWhenIdleFor = stopWhenIdle.map { .milliseconds(Int64($0 * 1000)) }
+        configuration.kafkaProperties = try brokers.properties()
+        let store = EventStore(url: try database.url(), maximumConnections: concurrency + 2, logger: logger)
+        let worker = Worker(configuration: configuration, store: store, logger: logger)
+        let migrator = Migrator(store: store, worker: worker)
+        // The store's pool first: services stop in reverse order, so the pool outlives the
+        // worker's last commit.
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: store),
+                .init(service: migrator, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // Past the grace, in-flight work is cancelled: its transaction rolls back and the
+        // next owner of the partition re-reads it from the stored offsets.
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownGrace * 1000))
+        try await ServiceGroup(configuration: group).run()
+        let totals = worker.statistics.snapshot
+        print("stored \(totals.inserted) new events in \(totals.batches) batches (\(totals.duplicates) duplicates, \(totals.deadLetters + totals.conflictingDuplicates) dead letters)")
+    }
+}
+
+/// Applies migrations, then runs the worker: a service starts only after the schema exists.
+struct Migrator: Service {
+    let store: EventStore
+    let worker: Worker
+
+    func run() async throws {
+        try await store.migrate()
+        try await worker.run()
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Headcount needs from Debian's packages, only when something is missing:
+# librdkafka (the Kafka client and its mock cluster), pkg-config (how SwiftPM finds it)
+# PostgreSQL 15, and docker-compose to check the deployment file offline. Safe to run again and again.
+set -euo pipefail
+
+need=()
+dpkg -s librdkafka-dev >/dev/null 2>&1 || need+=(librdkafka-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql postgresql-contrib)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+# Validates docker-compose.yml offline in the tests; no Docker engine is needed for that.
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+command -v swift >/dev/null 2>&1 || { echo "setup: swift is not on PATH (expected the toolchain in /opt/swift)" >&2; exit 1; }
