@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         // The C boundary: librdkafka (Debian's librdkafka-dev) and its mock cluster. Only `Kafka` imports it.
@@ -94,7 +98,18 @@ let package = Package(
                 "HeadcountStore",
                 "Kafka",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Certification (COUNTING.md section 5): canonical JSON, Merkle roots and inclusion
+        // proofs, the signed hash chain, and the certificate folder adjudicators verify offline.
+        .target(
+            name: "HeadcountCertificate",
+            dependencies: [
+                "HeadcountCore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -110,6 +125,18 @@ let package = Package(
             path: "Tests/HeadcountTestSupport",
             swiftSettings: strict
         ),
+        // Observability over HTTP: the Prometheus /metrics endpoint (and later the dashboard).
+        .target(
+            name: "HeadcountHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The thin executable: parses arguments and wires services together.
         .executableTarget(
             name: "headcount",
@@ -117,11 +144,14 @@ let package = Package(
                 "HeadcountCore",
                 "HeadcountPipeline",
                 "HeadcountAdapters",
+                "HeadcountCertificate",
+                "HeadcountHTTP",
                 "HeadcountSimulation",
                 "HeadcountStore",
                 "HeadcountWorker",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -156,6 +186,11 @@ let package = Package(
         .testTarget(
             name: "HeadcountWorkerTests",
             dependencies: ["HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "Kafka"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountCertificateTests",
+            dependencies: ["HeadcountCertificate", "HeadcountCore"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -29,27 +29,8 @@ public struct BatchCount: Sendable {
         duplicateEvents = intake.duplicates
         acceptedEvents = intake.eventMark.count
 
-        let millis = rules.milliseconds
-        let (marks, markStarts) = intake.marksBySession()
-        let (sessions, sessionStarts) = intake.sessionsByParticipant()
         var tally = BucketTally(rules: rules)
-        var presences: [Presence] = []
-        presences.reserveCapacity(intake.participantKeys.count)
-        var qualified: [Int32] = []
-        qualified.reserveCapacity(intake.participantKeys.count)
-        var scratch: [PresenceInterval] = []
-        for participant in intake.participantKeys.indices {
-            scratch.removeAll(keepingCapacity: true)
-            for session in sessions[sessionStarts[participant]..<sessionStarts[participant + 1]] {
-                let range = markStarts[Int(session)]..<markStarts[Int(session) + 1]
-                SessionWalk.appendIntervals(of: marks[range], rules: millis, to: &scratch)
-            }
-            let presence = Presence(unionOf: &scratch, grace: millis.grace)
-            let contribution = PresenceContribution(presence: presence, rules: millis)
-            tally.add(contribution)
-            presences.append(presence)
-            qualified.append(Int32(contribution.qualifiedBucket ?? -1))
-        }
+        let (presences, qualified) = Self.presences(of: intake, rules: rules.milliseconds, into: &tally)
         buckets = tally.numbers()
 
         // The certificate lists participants in bytewise order; sort once here.
@@ -66,6 +47,32 @@ public struct BatchCount: Sendable {
         }
         pieceStarts = starts
         pieces = flat
+    }
+
+    /// Walks every session, builds every participant's presence and adds its contribution.
+    private static func presences(
+        of intake: BatchIntake, rules: RuleMilliseconds, into tally: inout BucketTally
+    ) -> ([Presence], [Int32]) {
+        let (marks, markStarts) = intake.marksBySession()
+        let (sessions, sessionStarts) = intake.sessionsByParticipant()
+        var presences: [Presence] = []
+        presences.reserveCapacity(intake.participantKeys.count)
+        var qualified: [Int32] = []
+        qualified.reserveCapacity(intake.participantKeys.count)
+        var scratch: [PresenceInterval] = []
+        for participant in intake.participantKeys.indices {
+            scratch.removeAll(keepingCapacity: true)
+            for session in sessions[sessionStarts[participant]..<sessionStarts[participant + 1]] {
+                let range = markStarts[Int(session)]..<markStarts[Int(session) + 1]
+                SessionWalk.appendIntervals(of: marks[range], rules: rules, to: &scratch)
+            }
+            let presence = Presence(unionOf: &scratch, grace: rules.grace)
+            let contribution = PresenceContribution(presence: presence, rules: rules)
+            tally.add(contribution)
+            presences.append(presence)
+            qualified.append(Int32(contribution.qualifiedBucket ?? -1))
+        }
+        return (presences, qualified)
     }
 
     /// The attempt's result: last bucket's `qualified`, highest `peak`.

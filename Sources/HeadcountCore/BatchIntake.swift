@@ -11,8 +11,10 @@ struct BatchIntake {
     var eventSession: [Int32] = []
     var eventMark: [SessionMark] = []
 
+    /// Sessions are looked up by both keys at once, so an event costs two hash lookups (id,
+    /// session) and only a session's first event pays a third (participant).
     private struct SessionKey: Hashable {
-        var participant: Int32
+        var participant: ExactKey
         var session: ExactKey
     }
 
@@ -40,13 +42,15 @@ struct BatchIntake {
                 }
                 continue
             }
-            let participant = Self.intern(
-                ExactKey(event.participant), Int32(participantKeys.count), in: &participantIndex, isNew: &isFirst)
-            if isFirst { participantKeys.append(event.participant) }
             let session = Self.intern(
-                SessionKey(participant: participant, session: ExactKey(event.session)),
+                SessionKey(participant: ExactKey(event.participant), session: ExactKey(event.session)),
                 Int32(sessionParticipant.count), in: &sessionIndex, isNew: &isFirst)
-            if isFirst { sessionParticipant.append(participant) }
+            if isFirst {
+                let participant = Self.intern(
+                    ExactKey(event.participant), Int32(participantKeys.count), in: &participantIndex, isNew: &isFirst)
+                if isFirst { participantKeys.append(event.participant) }
+                sessionParticipant.append(participant)
+            }
             eventSession.append(session)
             eventMark.append(SessionMark(at: event.at, type: event.type))
         }

@@ -17,6 +17,9 @@ public struct EventRejection: Error, Sendable, Hashable, CustomStringConvertible
         case conflictingDuplicate = "conflicting_duplicate"
         /// Larger than any canonical event can be.
         case tooLarge = "too_large"
+        /// PostgreSQL refused to store it (a value the table cannot hold), found by isolating
+        /// it from the rest of its batch, which was stored.
+        case rejectedByDatabase = "rejected_by_database"
     }
 
     public var reason: Reason

@@ -74,7 +74,7 @@ public struct IncrementalCount: Sendable {
 
     /// Adds one participant's new events; returns the change of its presence, if any.
     private mutating func apply(_ events: some Sequence<Event>, to participant: Int) -> PresenceChange? {
-        var record = ParticipantRecord(decoding: store.records[participant], origin: origin)
+        var record = ParticipantRecord(decoding: store.arena, at: store.offset(of: participant), origin: origin)
         let old = record.presence(rules: millis)
         var inserted = false
         for event in events {
@@ -109,20 +109,33 @@ public struct IncrementalCount: Sendable {
     /// P(p) now; empty for an unknown participant.
     public func presence(of participant: String) -> Presence {
         guard let index = store.index(of: participant) else { return .empty }
-        return ParticipantRecord(decoding: store.records[index], origin: origin).presence(rules: millis)
+        return ParticipantRecord(decoding: store.arena, at: store.offset(of: index), origin: origin).presence(rules: millis)
     }
 
     /// The qualified participants at E_m, sorted bytewise: the certificate's leaves.
     public func qualifiedParticipants(atEndOf bucket: Int) -> [String] {
         var keys: [String] = []
         for (index, qualified) in store.qualifiedBuckets.enumerated() where qualified >= 0 && Int(qualified) <= bucket {
-            keys.append(ParticipantRecord.key(of: store.records[index]))
+            keys.append(ParticipantRecord.key(in: store.arena, at: store.offset(of: index)))
         }
         return keys.sorted { $0.bytewisePrecedes($1) }
     }
 
     /// Bytes held by the counting state, by an accounting of its arrays (not the ledger).
-    public var approximateBytes: Int { store.approximateBytes + tally.approximateBytes }
+    public var approximateBytes: Int { memoryBreakdown.reduce(0) { $0 + $1.bytes } }
+
+    /// The accounting of `approximateBytes`, part by part, for benchmarks.
+    public var memoryBreakdown: [(part: String, bytes: Int)] {
+        let parts = store.memory
+        return [
+            ("participant index", parts.index), ("record offsets and qualified buckets", parts.slots),
+            ("records (live)", parts.live), ("records (garbage awaiting compaction)", parts.garbage),
+            ("bucket tally", tally.approximateBytes),
+        ]
+    }
+
+    /// Reclaims the space of replaced records now rather than at the next threshold.
+    public mutating func compactMemory() { store.compact() }
 
     /// Events remembered for `.inMemory` deduplication.
     public var rememberedEventIDs: Int { ledger.count }

@@ -27,9 +27,9 @@ struct ParticipantRecord {
         self.sessions = sessions
     }
 
-    /// Decodes a record written by `encoded(origin:)`.
-    init(decoding bytes: [UInt8], origin: Int64) {
-        var reader = ByteReader(bytes)
+    /// Decodes the record written by `encoded(origin:)` that starts at `offset` of `bytes`.
+    init(decoding bytes: [UInt8], at offset: Int = 0, origin: Int64) {
+        var reader = ByteReader(bytes, position: offset)
         key = reader.bytes(count: Int(reader.varint()))
         let sessionCount = Int(reader.varint())
         sessions = []
@@ -77,21 +77,38 @@ struct ParticipantRecord {
                 previous = mark.rawValue
             }
         }
-        return Array(writer.bytes)
+        // `Array(writer.bytes)` would share the growth slack; copy into an exact allocation.
+        let bytes = writer.bytes
+        return [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            _ = buffer.initialize(from: bytes)
+            count = bytes.count
+        }
     }
 
-    /// The participant key stored at the start of an encoded record.
-    static func keyMatches(_ bytes: [UInt8], _ candidate: String.UTF8View) -> Bool {
-        var reader = ByteReader(bytes)
+    /// Whether the record at `offset` belongs to the participant `candidate`.
+    static func keyMatches(_ bytes: [UInt8], at offset: Int, _ candidate: String.UTF8View) -> Bool {
+        var reader = ByteReader(bytes, position: offset)
         let length = Int(reader.varint())
         guard length == candidate.count else { return false }
         return bytes[reader.position..<(reader.position + length)].elementsEqual(candidate)
     }
 
-    static func key(of bytes: [UInt8]) -> String {
-        var reader = ByteReader(bytes)
+    /// The participant key of the record at `offset`.
+    static func key(in bytes: [UInt8], at offset: Int) -> String {
+        var reader = ByteReader(bytes, position: offset)
         let length = Int(reader.varint())
         return String(decoding: bytes[reader.position..<(reader.position + length)], as: UTF8.self)
+    }
+
+    /// The encoded length of the record at `offset`, found by skipping over it.
+    static func length(in bytes: [UInt8], at offset: Int) -> Int {
+        var reader = ByteReader(bytes, position: offset)
+        reader.position += Int(reader.varint())
+        for _ in 0..<reader.varint() {
+            reader.position += Int(reader.varint())
+            for _ in 0..<reader.varint() { _ = reader.varint() }
+        }
+        return reader.position - offset
     }
 
     /// Adds a mark to the named session; false when it was already there.
@@ -145,9 +162,12 @@ struct ByteWriter {
 /// LEB128 reader over bytes this module wrote; it trusts them.
 struct ByteReader {
     let bytes: [UInt8]
-    var position = 0
+    var position: Int
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8], position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
 
     mutating func varint() -> UInt64 {
         var value: UInt64 = 0

@@ -1,16 +1,24 @@
-/// The incremental form's participants: packed records and an open-addressing index.
+/// The incremental form's participants: packed records in one arena, and an open-addressing index.
 ///
-/// A `Dictionary<String, Int>` would cost about 40 bytes per participant on top of the key;
-/// this index costs 4 to 8, because the key lives once, inside the participant's record.
+/// One byte arena instead of one array per participant saves the 48 bytes of heap header and
+/// allocator bookkeeping that a small Swift array costs; a `Dictionary<String, Int>` would cost
+/// about 40 bytes per participant, this index 4 to 8, because the key lives once, in the record.
 struct ParticipantStore {
-    /// Packed `ParticipantRecord`s, by dense participant index.
-    private(set) var records: [[UInt8]] = []
+    /// Records back to back; a replaced record leaves garbage until the next compaction.
+    private(set) var arena: [UInt8] = []
+    /// Per participant (dense index): where its record starts in `arena`.
+    private var offsets: [UInt64] = []
     /// Per participant: the bucket where it qualified, or −1 (the certificate's leaves).
     var qualifiedBuckets: [Int32] = []
     /// Linear-probing table of participant index + 1; 0 is an empty slot.
     private var slots = [UInt32](repeating: 0, count: 1024)
+    /// Bytes of `arena` that no participant points at any more.
+    private var garbage = 0
 
-    var count: Int { records.count }
+    var count: Int { offsets.count }
+
+    /// Where participant `index`'s record starts in `arena`.
+    func offset(of index: Int) -> Int { Int(offsets[index]) }
 
     /// The index of `key`, if the participant is known.
     func index(of key: String) -> Int? {
@@ -18,7 +26,7 @@ struct ParticipantStore {
         var slot = Self.hash(key) & mask
         while slots[slot] != 0 {
             let index = Int(slots[slot] - 1)
-            if ParticipantRecord.keyMatches(records[index], key.utf8) { return index }
+            if ParticipantRecord.keyMatches(arena, at: Int(offsets[index]), key.utf8) { return index }
             slot = (slot + 1) & mask
         }
         return nil
@@ -27,16 +35,37 @@ struct ParticipantStore {
     /// The index of `key`, adding an empty record when the participant is new.
     mutating func indexInserting(_ key: String, origin: Int64) -> Int {
         if let index = index(of: key) { return index }
-        if (records.count + 1) * 10 > slots.count * 7 { grow() }
-        let index = records.count
-        records.append(ParticipantRecord(key: Array(key.utf8)).encoded(origin: origin))
+        if (offsets.count + 1) * 10 > slots.count * 7 { grow() }
+        let index = offsets.count
+        offsets.append(UInt64(arena.count))
+        arena += ParticipantRecord(key: Array(key.utf8)).encoded(origin: origin)
         qualifiedBuckets.append(-1)
         place(index, hash: Self.hash(key))
         return index
     }
 
+    /// Points participant `index` at a new encoding of its record.
     mutating func replaceRecord(_ index: Int, with bytes: [UInt8]) {
-        records[index] = bytes
+        garbage += ParticipantRecord.length(in: arena, at: Int(offsets[index]))
+        offsets[index] = UInt64(arena.count)
+        arena += bytes
+        // Compacting when a fifth is garbage keeps the copying amortised O(1) per byte written.
+        if garbage > 4096 && garbage * 5 > arena.count { compact() }
+    }
+
+    /// Copies every live record into a fresh arena.
+    mutating func compact() {
+        guard garbage > 0 else { return }
+        var fresh: [UInt8] = []
+        fresh.reserveCapacity(arena.count - garbage)
+        for index in offsets.indices {
+            let start = Int(offsets[index])
+            let length = ParticipantRecord.length(in: arena, at: start)
+            offsets[index] = UInt64(fresh.count)
+            fresh += arena[start..<(start + length)]
+        }
+        arena = fresh
+        garbage = 0
     }
 
     private mutating func place(_ index: Int, hash: Int) {
@@ -48,8 +77,8 @@ struct ParticipantStore {
 
     private mutating func grow() {
         slots = [UInt32](repeating: 0, count: slots.count * 2)
-        for index in records.indices {
-            place(index, hash: Self.hash(ParticipantRecord.key(of: records[index])))
+        for index in offsets.indices {
+            place(index, hash: Self.hash(ParticipantRecord.key(in: arena, at: Int(offsets[index]))))
         }
     }
 
@@ -59,11 +88,8 @@ struct ParticipantStore {
         return hasher.finalize()
     }
 
-    /// Bytes held: index, record references, record payloads with their heap headers.
-    var approximateBytes: Int {
-        // A Swift array's heap object: 32 bytes of header plus the allocator's own bookkeeping.
-        let arrayOverhead = 32 + 16
-        return slots.capacity * 4 + records.capacity * 8 + qualifiedBuckets.capacity * 4
-            + records.reduce(0) { $0 + $1.capacity + arrayOverhead }
+    /// Bytes in use, by part (counts, not capacities: untouched capacity is never resident).
+    var memory: (index: Int, slots: Int, live: Int, garbage: Int) {
+        (slots.count * 4, offsets.count * 8 + qualifiedBuckets.count * 4, arena.count - garbage, garbage)
     }
 }

@@ -53,6 +53,22 @@ public struct PartitionProgress: Sendable, Hashable {
     }
 }
 
+/// Offsets of a partition that retention deleted before anyone processed them.
+public struct RetentionGap: Sendable, Hashable {
+    public var partition: Int32
+    public var firstMissingOffset: Int64
+    public var lastMissingOffset: Int64
+
+    public init(partition: Int32, firstMissingOffset: Int64, lastMissingOffset: Int64) {
+        self.partition = partition
+        self.firstMissingOffset = firstMissingOffset
+        self.lastMissingOffset = lastMissingOffset
+    }
+
+    /// How many messages were lost.
+    public var count: Int64 { lastMissingOffset - firstMissingOffset + 1 }
+}
+
 /// Everything one polled batch stores, in one transaction.
 public struct EventBatch: Sendable {
     public var pipeline: String
@@ -60,13 +76,19 @@ public struct EventBatch: Sendable {
     public var events: [PositionedEvent]
     public var deadLetters: [DeadLetterMessage]
     public var progress: [PartitionProgress]
+    /// Offsets skipped because retention deleted them, recorded with the batch that skips them.
+    public var gaps: [RetentionGap]
 
-    public init(pipeline: String, topic: String, events: [PositionedEvent], deadLetters: [DeadLetterMessage], progress: [PartitionProgress]) {
+    public init(
+        pipeline: String, topic: String, events: [PositionedEvent], deadLetters: [DeadLetterMessage],
+        progress: [PartitionProgress], gaps: [RetentionGap] = []
+    ) {
         self.pipeline = pipeline
         self.topic = topic
         self.events = events
         self.deadLetters = deadLetters
         self.progress = progress
+        self.gaps = gaps
     }
 }
 
@@ -80,11 +102,14 @@ public struct BatchOutcome: Sendable, Hashable {
     public var conflictingDuplicates: Int
     /// Messages dead-lettered by the caller (invalid, unknown pipeline, …).
     public var deadLetters: Int
+    /// Events PostgreSQL refused, isolated from the batch and dead-lettered.
+    public var rejected: Int
 
-    public init(inserted: Int, duplicates: Int, conflictingDuplicates: Int, deadLetters: Int) {
+    public init(inserted: Int, duplicates: Int, conflictingDuplicates: Int, deadLetters: Int, rejected: Int = 0) {
         self.inserted = inserted
         self.duplicates = duplicates
         self.conflictingDuplicates = conflictingDuplicates
         self.deadLetters = deadLetters
+        self.rejected = rejected
     }
 }

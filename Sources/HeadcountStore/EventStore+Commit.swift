@@ -11,21 +11,87 @@ extension EventStore {
     /// moved one of the partitions on since this batch was read.
     public func commit(_ batch: EventBatch) async throws(StoreError) -> BatchOutcome {
         do {
+            return try await commit(batch, isolating: false)
+        } catch let error where error.code == .rejected && !error.isRetriable && !batch.events.isEmpty {
+            // PostgreSQL refused something in the batch. Rather than stop or retry forever,
+            // find the offending events by splitting the batch, dead-letter them and store
+            // the rest, still in one transaction with the offsets.
+            logger.warning("batch rejected by PostgreSQL; isolating the offending events", metadata: ["error": "\(error)"])
+            return try await commit(batch, isolating: true)
+        }
+    }
+
+    private func commit(_ batch: EventBatch, isolating: Bool) async throws(StoreError) -> BatchOutcome {
+        do {
             return try await client.withTransaction(logger: logger) { connection in
                 try await self.checkFence(batch, on: connection)
-                let inserted = try await self.insertEvents(batch, on: connection)
-                let conflicting = try await self.deadLetterConflicts(batch, on: connection)
-                for letter in batch.deadLetters {
+                var stored = EventSliceOutcome()
+                if isolating {
+                    try await self.storeIsolating(batch.events[...], batch: batch, on: connection, into: &stored)
+                } else {
+                    stored = try await self.storeEvents(batch.events[...], batch: batch, on: connection)
+                }
+                for letter in batch.deadLetters + stored.rejected {
                     try await self.insertDeadLetter(letter, batch: batch, on: connection)
                 }
+                try await self.storeGaps(batch, on: connection)
                 try await self.storeProgress(batch, on: connection)
                 return BatchOutcome(
-                    inserted: inserted, duplicates: batch.events.count - inserted - conflicting,
-                    conflictingDuplicates: conflicting, deadLetters: batch.deadLetters.count)
+                    inserted: stored.inserted,
+                    duplicates: batch.events.count - stored.inserted - stored.conflicting - stored.rejected.count,
+                    conflictingDuplicates: stored.conflicting, deadLetters: batch.deadLetters.count,
+                    rejected: stored.rejected.count)
             }
         } catch {
             throw StoreError.wrapping(error, while: "committing a batch")
         }
+    }
+
+    /// What storing a slice of a batch's events did.
+    struct EventSliceOutcome {
+        var inserted = 0
+        var conflicting = 0
+        var rejected: [DeadLetterMessage] = []
+    }
+
+    /// Stores a slice of events inside a savepoint; when PostgreSQL refuses it, rolls the
+    /// savepoint back and tries each half, down to the single events it refuses.
+    private func storeIsolating(
+        _ events: ArraySlice<PositionedEvent>, batch: EventBatch, on connection: PostgresConnection,
+        into outcome: inout EventSliceOutcome
+    ) async throws {
+        guard !events.isEmpty else { return }
+        try await connection.query("SAVEPOINT isolate", logger: logger)
+        do {
+            let stored = try await storeEvents(events, batch: batch, on: connection)
+            try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
+            outcome.inserted += stored.inserted
+            outcome.conflicting += stored.conflicting
+        } catch let error as PSQLError where error.serverInfo != nil {
+            try await connection.query("ROLLBACK TO SAVEPOINT isolate", logger: logger)
+            try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
+            guard events.count > 1 else {
+                let event = events[events.startIndex]
+                let reason = error.serverInfo?[.message] ?? "refused"
+                outcome.rejected.append(DeadLetterMessage(
+                    partition: event.partition, offset: event.offset, eventID: event.event.id,
+                    rejection: EventRejection(.rejectedByDatabase, "PostgreSQL refused the event: \(reason)"),
+                    raw: Array(CanonicalEvent.encode(event.event).utf8)))
+                return
+            }
+            let middle = events.startIndex + events.count / 2
+            try await storeIsolating(events[..<middle], batch: batch, on: connection, into: &outcome)
+            try await storeIsolating(events[middle...], batch: batch, on: connection, into: &outcome)
+        }
+    }
+
+    private func storeEvents(
+        _ events: ArraySlice<PositionedEvent>, batch: EventBatch, on connection: PostgresConnection
+    ) async throws -> EventSliceOutcome {
+        guard !events.isEmpty else { return EventSliceOutcome() }
+        let inserted = try await insertEvents(events, on: connection)
+        let conflicting = try await deadLetterConflicts(batch, on: connection)
+        return EventSliceOutcome(inserted: inserted, conflicting: conflicting)
     }
 
     /// Locks the batch's partitions' progress rows and checks that they still say what
@@ -46,8 +112,7 @@ extension EventStore {
         }
     }
 
-    private func insertEvents(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {
-        guard !batch.events.isEmpty else { return 0 }
+    private func insertEvents(_ events: ArraySlice<PositionedEvent>, on connection: PostgresConnection) async throws -> Int {
         // A temporary table lives as long as the pooled connection; ON COMMIT DELETE ROWS
         // empties it after every batch, so each connection creates it once.
         try await connection.query(
@@ -57,10 +122,12 @@ extension EventStore {
                 at timestamptz, source text, kafka_partition integer, kafka_offset bigint
             ) ON COMMIT DELETE ROWS
             """, logger: logger)
+        // Emptied per slice too: isolating a rejected batch stages it piece by piece.
+        try await connection.query("TRUNCATE event_staging", logger: logger)
         try await connection.copyFrom(table: "event_staging", logger: logger) { writer in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(1 << 18)
-            for positioned in batch.events {
+            for positioned in events {
                 CopyText.appendRow(positioned, to: &buffer)
                 if buffer.readableBytes >= 1 << 18 {
                     try await writer.write(buffer)
@@ -87,7 +154,6 @@ extension EventStore {
     }
 
     private func deadLetterConflicts(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {
-        guard !batch.events.isEmpty else { return 0 }
         let rows = try await connection.query(
             """
             WITH conflicts AS (
@@ -117,6 +183,17 @@ extension EventStore {
                     \(letter.rejection.reason.rawValue), \(letter.rejection.message), \(ByteBuffer(bytes: letter.raw)))
             ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
             """, logger: logger)
+    }
+
+    private func storeGaps(_ batch: EventBatch, on connection: PostgresConnection) async throws {
+        for gap in batch.gaps {
+            try await connection.query(
+                """
+                INSERT INTO headcount.retention_gaps (pipeline, topic, kafka_partition, first_missing_offset, last_missing_offset)
+                VALUES (\(batch.pipeline), \(batch.topic), \(gap.partition), \(gap.firstMissingOffset), \(gap.lastMissingOffset))
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
     }
 
     private func storeProgress(_ batch: EventBatch, on connection: PostgresConnection) async throws {

@@ -156,3 +156,43 @@ extension EventStore {
         }
     }
 }
+
+extension EventStore {
+    /// Retention gaps recorded for a pipeline, oldest offsets first.
+    public func retentionGaps(pipeline: String) async throws(StoreError) -> [RetentionGap] {
+        do {
+            var gaps: [RetentionGap] = []
+            let rows = try await client.query(
+                """
+                SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
+                WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
+                """, logger: logger)
+            for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
+                gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
+            }
+            return gaps
+        } catch {
+            throw StoreError.wrapping(error, while: "reading retention gaps")
+        }
+    }
+}
+
+extension EventStore {
+    /// Every stored event of a pipeline as one text line with its Kafka position, ordered
+    /// by id: two stores hold the same data exactly when these lists are equal.
+    public func eventRows(pipeline: String) async throws(StoreError) -> [String] {
+        do {
+            var rows: [String] = []
+            let result = try await client.query(
+                """
+                SELECT concat_ws('|', id, type, participant, session, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS'),
+                                 source, kafka_partition, kafka_offset)
+                FROM headcount.events WHERE pipeline = \(pipeline) ORDER BY id
+                """, logger: logger)
+            for try await row in result.decode(String.self) { rows.append(row) }
+            return rows
+        } catch {
+            throw StoreError.wrapping(error, while: "reading event rows")
+        }
+    }
+}

@@ -58,6 +58,22 @@ enum Migrations {
             )
             """,
             "COMMENT ON TABLE headcount.dead_letters IS 'Messages that can never be counted, with the reason; nothing accepted is lost.'",
+            """
+            CREATE TABLE headcount.retention_gaps (
+                pipeline             text        NOT NULL,
+                topic                text        NOT NULL,
+                kafka_partition      integer     NOT NULL,
+                first_missing_offset bigint      NOT NULL,
+                last_missing_offset  bigint      NOT NULL,
+                detected_at          timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (pipeline, topic, kafka_partition, first_missing_offset),
+                CHECK (last_missing_offset >= first_missing_offset)
+            )
+            """,
+            """
+            COMMENT ON TABLE headcount.retention_gaps IS
+            'Offsets deleted by Kafka retention before any worker processed them: events lost before counting. Buckets they can affect cannot be certified as complete.'
+            """,
         ]),
     ]
 }

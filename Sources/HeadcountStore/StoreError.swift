@@ -45,6 +45,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// which names tables and constraints but not the values of parameters.
     static func wrapping(_ error: any Error, while doing: String) -> StoreError {
         if let error = error as? StoreError { return error }
+        if let transaction = error as? PostgresTransactionError {
+            // The first failure is the one that explains the rest (a failed statement makes
+            // the rollback or commit fail too).
+            if let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError ?? transaction.rollbackError {
+                return wrapping(cause, while: doing)
+            }
+        }
         if let psql = error as? PSQLError {
             if let fields = psql.serverInfo {
                 let state = fields[.sqlState]

@@ -23,10 +23,17 @@ struct BatchAssembler {
         var events: [PositionedEvent] = []
         var deadLetters: [DeadLetterMessage] = []
         var progress: [Int32: PartitionProgress] = [:]
+        var gaps: [RetentionGap] = []
         events.reserveCapacity(messages.count)
         for message in messages {
             guard let stored = expected(message.partition) else { continue }
             if let stored, message.offset < stored { continue }
+            let continuesFrom = progress[message.partition]?.nextOffset ?? stored ?? 0
+            if message.offset > continuesFrom {
+                // The topic's offsets are contiguous (no compaction, no transactions), so a
+                // jump means retention deleted messages before anyone processed them.
+                gaps.append(RetentionGap(partition: message.partition, firstMissingOffset: continuesFrom, lastMissingOffset: message.offset - 1))
+            }
             var item = progress[message.partition]
                 ?? PartitionProgress(partition: message.partition, expectedNextOffset: stored, nextOffset: message.offset, maxEventAt: nil)
             item.nextOffset = max(item.nextOffset, message.offset + 1)
@@ -43,7 +50,7 @@ struct BatchAssembler {
         }
         return EventBatch(
             pipeline: pipeline.id, topic: pipeline.kafka.topic, events: events, deadLetters: deadLetters,
-            progress: progress.values.sorted { $0.partition < $1.partition })
+            progress: progress.values.sorted { $0.partition < $1.partition }, gaps: gaps)
     }
 
     struct Failure: Error {

@@ -12,6 +12,7 @@ struct ConsumerLoop {
     let ledger: PartitionLedger
     let store: EventStore
     let statistics: WorkerStatistics
+    let metrics: WorkerMetrics
     let logger: Logger
     /// The processing clock, injectable so tests can place "now".
     let now: @Sendable () -> Instant
@@ -21,7 +22,12 @@ struct ConsumerLoop {
     func run(shouldStop: @Sendable () -> Bool) async throws {
         let assembler = BatchAssembler(pipeline: configuration.pipeline)
         var idleSince = ContinuousClock.now
+        var lagReportedAt = ContinuousClock.now
         while !shouldStop() {
+            if ContinuousClock.now - lagReportedAt >= .seconds(5) {
+                lagReportedAt = ContinuousClock.now
+                await reportLag()
+            }
             let records = try await consumer.poll(maxMessages: configuration.maximumBatchSize, timeout: configuration.pollTimeout)
             for error in records.errors { report(error) }
             let messages = records.messages
@@ -41,9 +47,12 @@ struct ConsumerLoop {
         while true {
             let failure: StoreError
             do {
+                let started = ContinuousClock.now
                 let outcome = try await store.commit(batch)
                 ledger.advance(batch.progress)
                 statistics.record(outcome)
+                metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
+                reportGaps(batch)
                 return
             } catch {
                 failure = error
@@ -56,6 +65,7 @@ struct ConsumerLoop {
                 return
             }
             guard failure.isRetriable else { throw failure }
+            metrics.recordRetry()
             logger.error("storing a batch failed; retrying", metadata: ["error": "\(failure)", "retryIn": "\(delay)"])
             try await Task.sleep(for: delay)
             delay = min(delay * 2, configuration.maximumRetryDelay)
@@ -71,6 +81,27 @@ struct ConsumerLoop {
             try await consumer.seek(
                 KafkaTopicPartition(topic: batch.topic, partition: progress.partition),
                 to: next.map(KafkaOffset.init) ?? .beginning)
+        }
+    }
+
+    /// Consumer lag per owned partition: the high watermark minus the stored next offset.
+    private func reportLag() async {
+        for partition in ledger.ownedPartitions {
+            guard let watermarks = try? await consumer.watermarks(
+                for: KafkaTopicPartition(topic: configuration.pipeline.kafka.topic, partition: partition), timeout: .seconds(1))
+            else { continue }
+            let next = (ledger.expectedNextOffset(partition) ?? nil) ?? watermarks.low
+            metrics.recordLag(partition: partition, lag: max(0, watermarks.high - next))
+        }
+    }
+
+    private func reportGaps(_ batch: EventBatch) {
+        for gap in batch.gaps {
+            metrics.recordGap(partition: gap.partition, missing: gap.count)
+            logger.error("retention gap: Kafka deleted messages before they were processed; recorded, continuing from the log start", metadata: [
+                "partition": "\(gap.partition)", "firstMissingOffset": "\(gap.firstMissingOffset)",
+                "lastMissingOffset": "\(gap.lastMissingOffset)", "missing": "\(gap.count)",
+            ])
         }
     }
 

@@ -9,6 +9,7 @@ public final class WorkerStatistics: Sendable {
         public var duplicates = 0
         public var conflictingDuplicates = 0
         public var deadLetters = 0
+        public var rejected = 0
     }
 
     private let totals = Mutex(Totals())
@@ -22,6 +23,7 @@ public final class WorkerStatistics: Sendable {
             totals.duplicates += outcome.duplicates
             totals.conflictingDuplicates += outcome.conflictingDuplicates
             totals.deadLetters += outcome.deadLetters
+            totals.rejected += outcome.rejected
         }
     }
 

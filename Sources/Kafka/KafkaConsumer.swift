@@ -10,7 +10,7 @@ import Logging
 ///
 /// Call `close()` when done: it revokes the assignment through the listener and leaves the group.
 public final class KafkaConsumer: Sendable {
-    private let handle: ConsumerHandle
+    let handle: ConsumerHandle
     /// The consumer's dedicated thread: polls, rebalances and every other call, in order.
     private let pollQueue = DispatchQueue(label: "headcount.kafka.consumer")
     private let logger: Logger
@@ -83,20 +83,6 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Moves an assigned partition's fetch position; the next message polled from it is `offset`.
-    public func seek(_ partition: KafkaTopicPartition, to offset: KafkaOffset, timeout: Duration = .seconds(10)) async throws(KafkaError) {
-        let positions = handle.positions
-        try await onConsumerThread { rk, _ throws(KafkaError) in
-            try withPartitionList([partition], offsets: [partition: offset.rawValue]) { list throws(KafkaError) in
-                if let error = rd_kafka_seek_partitions(rk, list, timeout.timeoutMilliseconds) {
-                    throw KafkaError(consuming: error, topic: partition.topic)
-                }
-                if let error = list.firstError { throw error }
-            }
-            positions.seeked(partition, to: offset)
-        }
-    }
-
     /// The partitions currently assigned to this member.
     public func assignment() async throws(KafkaError) -> [KafkaTopicPartition] {
         try await onConsumerThread { rk, _ throws(KafkaError) in
@@ -160,7 +146,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Runs `body` on the consumer's thread with the open client and its consumer queue.
-    private func onConsumerThread<Result: Sendable>(
+    func onConsumerThread<Result: Sendable>(
         _ body: @escaping @Sendable (_ rk: OpaquePointer, _ queue: OpaquePointer) throws(KafkaError) -> Result
     ) async throws(KafkaError) -> Result {
         let handle = handle

@@ -126,15 +126,26 @@ public struct KafkaAPIKey: Sendable, Hashable {
         self.rawValue = rawValue
     }
 
+    /// Produce (0): publishing.
     public static let produce = KafkaAPIKey(rawValue: 0)
+    /// Fetch (1): consuming.
     public static let fetch = KafkaAPIKey(rawValue: 1)
+    /// ListOffsets (2): watermarks and offset resets.
     public static let listOffsets = KafkaAPIKey(rawValue: 2)
+    /// Metadata (3): topics, partitions, leaders.
     public static let metadata = KafkaAPIKey(rawValue: 3)
+    /// OffsetCommit (8): group commits.
     public static let offsetCommit = KafkaAPIKey(rawValue: 8)
+    /// OffsetFetch (9): reading committed offsets.
     public static let offsetFetch = KafkaAPIKey(rawValue: 9)
+    /// FindCoordinator (10): locating the group coordinator.
     public static let findCoordinator = KafkaAPIKey(rawValue: 10)
+    /// JoinGroup (11): group membership.
     public static let joinGroup = KafkaAPIKey(rawValue: 11)
+    /// Heartbeat (12): group liveness.
     public static let heartbeat = KafkaAPIKey(rawValue: 12)
+    /// SyncGroup (14): assignment distribution.
     public static let syncGroup = KafkaAPIKey(rawValue: 14)
+    /// InitProducerId (22): idempotent producer start-up.
     public static let initProducerID = KafkaAPIKey(rawValue: 22)
 }

@@ -63,9 +63,14 @@ public struct KafkaProducerConfiguration: Sendable, CustomStringConvertible {
 
 /// The codec for producer batches (`compression.codec`).
 public enum KafkaCompression: String, Sendable, Hashable, CaseIterable {
+    /// No compression.
     case none
+    /// gzip: small, slow.
     case gzip
+    /// Snappy: fast, moderate ratio.
     case snappy
+    /// LZ4: fast, good ratio; the default.
     case lz4
+    /// Zstandard: best ratio, more CPU.
     case zstd
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountHTTP
 import HeadcountStore
 import HeadcountWorker
 import Logging
@@ -31,6 +32,18 @@ struct WorkCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds that graceful shutdown may take before in-flight work is cancelled.", valueName: "seconds"))
     var shutdownGrace: Double = 30
 
+    @Option(help: ArgumentHelp("Consumer group session timeout: how long a dead worker keeps its partitions.", valueName: "seconds"))
+    var sessionTimeout: Double = 45
+
+    @Option(help: ArgumentHelp("Port of the Prometheus /metrics endpoint (0: any free port).", valueName: "port"))
+    var metricsPort = 9464
+
+    @Flag(help: "Serve no /metrics endpoint.")
+    var noMetrics = false
+
+    @Option(help: ArgumentHelp("Address the /metrics endpoint listens on.", valueName: "host"))
+    var metricsHost = "127.0.0.1"
+
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 100000") }
@@ -38,22 +51,29 @@ struct WorkCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("headcount.work")
+        let metricsHost = self.metricsHost
         var configuration = WorkerConfiguration(
             pipeline: try pipeline.load(), bootstrapServers: try brokers.bootstrapServers(), groupID: group)
         configuration.concurrency = concurrency
         configuration.maximumBatchSize = batchSize
         configuration.stopWhenIdleFor = stopWhenIdle.map { .milliseconds(Int64($0 * 1000)) }
         configuration.kafkaProperties = try brokers.properties()
+        configuration.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
         let store = EventStore(url: try database.url(), maximumConnections: concurrency + 2, logger: logger)
         let worker = Worker(configuration: configuration, store: store, logger: logger)
         let migrator = Migrator(store: store, worker: worker)
         // The store's pool first: services stop in reverse order, so the pool outlives the
         // worker's last commit.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: store)]
+        if !noMetrics {
+            let registry = MetricsServer.bootstrapMetrics()
+            services.append(.init(service: MetricsServer(
+                host: metricsHost, port: metricsPort, registry: registry, logger: logger,
+                onListening: { port in logger.info("metrics at http://\(metricsHost):\(port)/metrics") })))
+        }
+        services.append(.init(service: migrator, successTerminationBehavior: .gracefullyShutdownGroup))
         var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: store),
-                .init(service: migrator, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // Past the grace, in-flight work is cancelled: its transaction rolls back and the
@@ -61,7 +81,7 @@ struct WorkCommand: AsyncParsableCommand {
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownGrace * 1000))
         try await ServiceGroup(configuration: group).run()
         let totals = worker.statistics.snapshot
-        print("stored \(totals.inserted) new events in \(totals.batches) batches (\(totals.duplicates) duplicates, \(totals.deadLetters + totals.conflictingDuplicates) dead letters)")
+        print("stored \(totals.inserted) new events in \(totals.batches) batches (\(totals.duplicates) duplicates, \(totals.deadLetters + totals.conflictingDuplicates + totals.rejected) dead letters)")
     }
 }
 

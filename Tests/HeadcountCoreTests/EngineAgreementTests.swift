@@ -102,4 +102,21 @@ import Testing
         #expect(batch.outcome.qualified > 300)
         #expect(!batch.conflictingDuplicates.isEmpty || events.count < 5000)
     }
+
+    /// Event-by-event ingestion replaces records thousands of times, so the arena is compacted
+    /// many times over; presence and numbers must come through unchanged.
+    @Test func survivesArenaCompaction() {
+        let rules = try! CountingRules(windowStart: Fixture.t0, windowEnd: Fixture.t0 + .seconds(3600), heartbeatTimeout: .seconds(90))
+        let events = AttendeeSimulator(rules: rules, pipelineID: "test", participants: 60, seed: 5).events()
+        var incremental = IncrementalCount(rules: rules)
+        for event in events { _ = incremental.ingest([event]) }
+        let batch = BatchCount(events: events, rules: rules)
+        #expect(incremental.buckets(atOrBelow: rules.windowEnd) == batch.buckets)
+        for participant in batch.participants {
+            #expect(incremental.presence(of: participant) == batch.presence(of: participant))
+        }
+        incremental.compactMemory()
+        #expect(incremental.memoryBreakdown.first { $0.part.contains("garbage") }?.bytes == 0)
+        #expect(incremental.qualifiedParticipants(atEndOf: rules.bucketCount - 1) == batch.qualifiedParticipants(atEndOf: rules.bucketCount - 1))
+    }
 }

@@ -69,7 +69,7 @@ struct WorkerIntegrationTests {
 
     /// Every message was processed in exactly one committed batch: nothing lost, nothing twice.
     static func processed(_ totals: WorkerStatistics.Totals) -> Int {
-        totals.inserted + totals.duplicates + totals.conflictingDuplicates + totals.deadLetters
+        totals.inserted + totals.duplicates + totals.conflictingDuplicates + totals.deadLetters + totals.rejected
     }
 
     @Test("two consumers in one group across a rebalance store every event exactly once")

@@ -61,55 +61,86 @@ extension KafkaIntegrationTests {
         func twoConsumersShareTheTopic() async throws {
             let topic = uniqueTopic("group")
             try await cluster.createTopic(topic, partitions: 4)
-            let messages = makeMessages(topic: topic, count: 1_200, keys: 64)
-            try await withProducer(producerConfiguration(cluster)) { _ = try await $0.sendAll(messages) }
+            let waves = (0..<3).map { makeMessages(topic: topic, count: 400, keys: 64, offset: $0 * 400) }
+            let produce: @Sendable (Int) async throws -> Void = { wave in
+                try await withProducer(producerConfiguration(cluster)) { _ = try await $0.sendAll(waves[wave]) }
+            }
+            try await produce(0)
 
             // The application's own offset store, as the worker keeps it with its results.
             let progress = GroupProgress()
             let startFromStore: @Sendable ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] = { progress.startOffsets(for: $0) }
+            let firstListener = RecordingListener(startOffsets: startFromStore)
+            let secondListener = RecordingListener(startOffsets: startFromStore)
             let configuration = consumerConfiguration(cluster, group: "g-\(topic)")
-            let first = try KafkaConsumer(configuration: configuration, rebalanceListener: RecordingListener(startOffsets: startFromStore), logger: testLogger)
+            let first = try KafkaConsumer(configuration: configuration, rebalanceListener: firstListener, logger: testLogger)
             try await first.subscribe(topics: [topic])
-            // Small batches so that the first member is still busy when the second joins.
-            while progress.seenCount < 200 { progress.process(try await first.poll(maxMessages: 20, timeout: .milliseconds(100))) }
+            while progress.seenCount < 100 { try await progress.process(first.poll(maxMessages: 10, timeout: .milliseconds(100)), by: 0) }
 
-            let second = try KafkaConsumer(configuration: configuration, rebalanceListener: RecordingListener(startOffsets: startFromStore), logger: testLogger)
+            let second = try KafkaConsumer(configuration: configuration, rebalanceListener: secondListener, logger: testLogger)
             try await second.subscribe(topics: [topic])
-            let clock = ContinuousClock()
-            let firstLeavesAt = clock.now + .seconds(8)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    while clock.now < firstLeavesAt { progress.process(try await first.poll(maxMessages: 20, timeout: .milliseconds(100))) }
+                    try await progress.consume(with: first, as: 0)
                     await first.close()
                 }
-                group.addTask {
-                    let end = clock.now + .seconds(40)
-                    while progress.seenCount < messages.count, clock.now < end {
-                        progress.process(try await second.poll(maxMessages: 20, timeout: .milliseconds(100)))
-                    }
-                }
+                group.addTask { try await progress.consume(with: second, as: 1) }
+                // Wave 1 arrives once both members share the topic, wave 2 once the first has left.
+                try await progress.waitUntil { secondListener.assignments.count >= 1 }
+                try await produce(1)
+                try await progress.waitUntil { progress.seenCount >= 800 }
+                progress.stop(0)
+                try await produce(2)
+                try await progress.waitUntil { progress.seenCount >= 1_200 }
+                progress.stop(1)
                 try await group.waitForAll()
             }
             await second.close()
 
             let counts = progress.seen
-            #expect(counts.count == messages.count, "every message seen")
+            #expect(counts.count == 1_200, "every message seen")
             #expect(counts.values.allSatisfy { $0 == 1 }, "no message seen twice: \(counts.filter { $0.value > 1 }.count) duplicates")
+            #expect(progress.processed(by: 0) > 0 && progress.processed(by: 1) > 0, "both members consumed")
+            #expect(firstListener.revocations.count >= 2, "the first member lived through the second's join, then left")
+            #expect(secondListener.assignments.last?.count == 4, "the second member took over every partition")
         }
     }
 }
 
 /// What the two group members processed, and the positions they stored with it.
 private final class GroupProgress: Sendable {
-    private let state = Mutex<(stored: [KafkaTopicPartition: Int64], seen: [String: Int])>(([:], [:]))
+    private let state = Mutex<(stored: [KafkaTopicPartition: Int64], seen: [String: Int], byMember: [Int: Int], stopped: Set<Int>)>(([:], [:], [:], []))
 
-    /// Records a batch and, with it, the next position of each partition (like a worker's commit).
-    func process(_ batch: [KafkaConsumerRecord]) {
+    /// Records a batch and, with it, the next position of each partition (like a worker's commit),
+    /// taking a little time as real processing does, so that rebalances land mid-stream.
+    func process(_ batch: [KafkaConsumerRecord], by member: Int) async throws {
         state.withLock { state in
             for message in batch.messages {
                 state.seen[message.text, default: 0] += 1
                 state.stored[message.topicPartition] = message.offset + 1
+                state.byMember[member, default: 0] += 1
             }
+        }
+        if !batch.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    func processed(by member: Int) -> Int { state.withLock { $0.byMember[member] ?? 0 } }
+    func stop(_ member: Int) { state.withLock { _ = $0.stopped.insert(member) } }
+
+    /// One member's poll loop, until it is told to stop.
+    func consume(with consumer: KafkaConsumer, as member: Int) async throws {
+        while !isStopped(member) {
+            try await process(consumer.poll(maxMessages: 10, timeout: .milliseconds(100)), by: member)
+        }
+    }
+    func isStopped(_ member: Int) -> Bool { state.withLock { $0.stopped.contains(member) } }
+
+    /// Waits (bounded) for a condition the members' progress will make true.
+    func waitUntil(_ condition: () -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(45)
+        while !condition() {
+            guard ContinuousClock.now < end else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

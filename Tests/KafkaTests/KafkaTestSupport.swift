@@ -1,12 +1,14 @@
+import Foundation
 import Kafka
 import Logging
 import Synchronization
 import Testing
 
-/// Quiet by default: librdkafka warnings while brokers go down are expected in these tests.
+/// Quiet by default (librdkafka warnings while brokers go down are expected in these tests);
+/// `KAFKA_TEST_LOG_LEVEL=debug` shows everything, rebalances and dropped stale messages included.
 let testLogger: Logger = {
     var logger = Logger(label: "KafkaTests")
-    logger.logLevel = .error
+    logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     return logger
 }()
 

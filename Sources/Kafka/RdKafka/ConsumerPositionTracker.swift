@@ -15,8 +15,9 @@ final class ConsumerPositionTracker: Sendable {
     func assigned(_ partitions: [KafkaTopicPartition], startingAt offsets: [KafkaTopicPartition: KafkaOffset]) {
         nextOffsets.withLock { next in
             for partition in partitions {
-                let start = offsets[partition]
-                next[partition] = start.flatMap { $0.isAbsolute ? $0.rawValue : nil }
+                let start = offsets[partition].flatMap { $0.isAbsolute ? $0.rawValue : nil }
+                // updateValue, because assigning nil through the subscript would remove the entry.
+                next.updateValue(start, forKey: partition)
             }
         }
     }
@@ -24,7 +25,7 @@ final class ConsumerPositionTracker: Sendable {
     /// Forgets revoked partitions: their messages are no longer the application's.
     func revoked(_ partitions: [KafkaTopicPartition]) {
         nextOffsets.withLock { next in
-            for partition in partitions { next[partition] = nil as Int64?? }
+            for partition in partitions { next.removeValue(forKey: partition) }
         }
     }
 
@@ -32,8 +33,13 @@ final class ConsumerPositionTracker: Sendable {
     func seeked(_ partition: KafkaTopicPartition, to offset: KafkaOffset) {
         nextOffsets.withLock { next in
             guard next[partition] != nil else { return }
-            next[partition] = offset.isAbsolute ? offset.rawValue : nil
+            next.updateValue(offset.isAbsolute ? offset.rawValue : nil, forKey: partition)
         }
+    }
+
+    /// The assigned partitions and, where known, the next offset the application expects.
+    var assignment: [KafkaTopicPartition: Int64?] {
+        nextOffsets.withLock { $0 }
     }
 
     /// The records the application may see: stale or revoked messages removed, errors kept.

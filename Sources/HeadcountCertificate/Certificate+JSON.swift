@@ -1,0 +1,112 @@
+import HeadcountCore
+
+/// certificate.json: the chain plus what a verifier needs to check it without the database.
+///
+/// The whole document (minus `document_hash` and `document_signature`) is itself hashed
+/// (RFC 8785, SHA-256) and signed, because amendments, incomplete flags, the result and the
+/// digest of participants.txt lie outside the per-snapshot hashes that section 5 fixes.
+extension Certificate {
+    /// The document format; a verifier refuses other formats instead of guessing.
+    public static let format = "headcount-certificate/1"
+    public static let jsonFile = "certificate.json"
+    public static let participantsFile = "participants.txt"
+    public static let htmlFile = "certificate.html"
+    public static let publicKeyFile = "public-key.pem"
+    /// Keys of the document that its own hash does not cover.
+    static let documentSealKeys: Set<String> = ["document_hash", "document_signature"]
+
+    /// The signed document, given the bytes of participants.txt.
+    func document(participantsText: String, signingKey: SigningKey) throws(CertificateError) -> JSONValue {
+        guard case .object(var members) = unsignedDocument(participantsText: participantsText) else {
+            preconditionFailure("the document is an object")
+        }
+        let hash = try Self.documentHash(of: .object(members))
+        members["document_hash"] = .string(hash)
+        members["document_signature"] = .string(try signingKey.signature(forHash: hash))
+        return .object(members)
+    }
+
+    /// SHA-256 of the canonical document without its seal keys, lowercase hex.
+    static func documentHash(of document: JSONValue) throws(CertificateError) -> String {
+        let unsealed = (document.objectValue ?? [:]).filter { !documentSealKeys.contains($0.key) }
+        return Digest256.hex(try JSONValue.object(unsealed).canonicalBytes())
+    }
+
+    private func unsignedDocument(participantsText: String) -> JSONValue {
+        let snapshotValues: [JSONValue] = snapshots.map { snapshot in
+            guard let reason = incomplete[snapshot.payload.bucket], case .object(var members) = snapshot.json else {
+                return snapshot.json
+            }
+            members["incomplete"] = .string(reason)
+            return .object(members)
+        }
+        return [
+            "format": .string(Self.format),
+            "pipeline": pipeline.json,
+            "genesis_hash": .string(pipeline.genesisHash),
+            "public_key": .string(publicKey.base64),
+            "algorithms": [
+                "canonical_json": "RFC 8785", "hash": "SHA-256", "merkle": "RFC 6962 section 2.1",
+                "signature": "Ed25519 over the 32 bytes of the hash, base64",
+            ],
+            "snapshots": .array(snapshotValues),
+            "amendments": .array(amendments.map(\.json)),
+            "result": resultJSON,
+            "participants": [
+                "file": .string(Self.participantsFile),
+                "count": .int(participants.count),
+                "sha256": .string(Digest256.hex(participantsText.utf8)),
+            ],
+        ]
+    }
+
+    private var resultJSON: JSONValue {
+        let amended: JSONValue = amendedResult.map { ["qualified": .int($0.qualified), "peak": .int($0.peak)] } ?? .null
+        return [
+            "qualified": .int(result.qualified),
+            "peak": .int(result.peak),
+            "final": .bool(isFinal),
+            "buckets_sealed": .int(snapshots.count),
+            "buckets_total": .int(pipeline.rules.bucketCount),
+            "head_hash": .string(headHash),
+            "participants_root": .string(finalRoot),
+            "amended": amended,
+        ]
+    }
+}
+
+extension Amendment {
+    /// `{"bucket", "certified": {…}, "corrected": {…}, "reason", "events"}`.
+    public var json: JSONValue {
+        [
+            "bucket": .int(bucket), "certified": Self.numbersJSON(certified), "corrected": Self.numbersJSON(corrected),
+            "reason": .string(reason), "events": .array(events.map { .string($0) }),
+        ]
+    }
+
+    static func numbersJSON(_ numbers: BucketNumbers) -> JSONValue {
+        [
+            "bucket_start": .string(numbers.bucketStart.rfc3339), "active": .int(numbers.active), "peak": .int(numbers.peak),
+            "unique": .int(numbers.unique), "qualified": .int(numbers.qualified),
+        ]
+    }
+
+    /// Reads an amendment object.
+    public init(json: JSONValue) throws(CertificateError) {
+        let bad = CertificateError(.invalidCertificate, "an amendment is not {bucket, certified, corrected, reason, events}")
+        guard let bucket = json["bucket"]?.integerValue.flatMap({ Int(exactly: $0) }),
+              let certified = Self.numbers(json["certified"], bucket: bucket),
+              let corrected = Self.numbers(json["corrected"], bucket: bucket),
+              let reason = json["reason"]?.stringValue,
+              let events = json["events"]?.arrayValue?.map(\.stringValue), !events.contains(nil)
+        else { throw bad }
+        self.init(bucket: bucket, certified: certified, corrected: corrected, reason: reason, events: events.map { $0! })
+    }
+
+    private static func numbers(_ json: JSONValue?, bucket: Int) -> BucketNumbers? {
+        guard let json, let start = json["bucket_start"]?.stringValue.flatMap({ Instant(rfc3339: $0) }) else { return nil }
+        let values = ["active", "peak", "unique", "qualified"].map { json[$0]?.integerValue.flatMap { Int(exactly: $0) } }
+        guard let active = values[0], let peak = values[1], let unique = values[2], let qualified = values[3] else { return nil }
+        return BucketNumbers(bucket: bucket, bucketStart: start, active: active, peak: peak, unique: unique, qualified: qualified)
+    }
+}

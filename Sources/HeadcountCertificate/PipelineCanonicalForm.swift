@@ -1,0 +1,93 @@
+import HeadcountCore
+
+/// The pipeline as the certificate binds it: identity, window and every counting rule.
+///
+/// Its canonical JSON (RFC 8785) is hashed into the genesis hash, the `prev_hash` of
+/// bucket 0, so changing any rule after the fact breaks the chain at its first link:
+///
+///     {"spec": "headcount-counting/1",
+///      "id": ID, "title": TITLE,
+///      "window": {"start": RFC3339, "end": RFC3339},
+///      "rules": {"bucket_ms": n, "reconnect_grace_ms": n, "minimum_presence_ms": n,
+///                "heartbeat_timeout_ms": n or null, "allowed_lateness_ms": n}}
+///
+/// Instants are `YYYY-MM-DDTHH:MM:SS.mmmZ`; durations are whole milliseconds. `spec` names
+/// the version of the counting rules, so that a later change of their meaning cannot pass
+/// for the old one.
+public struct PipelineCanonicalForm: Sendable, Hashable {
+    /// The version of COUNTING.md whose numbers the certificate certifies.
+    public static let specVersion = "headcount-counting/1"
+
+    public var id: String
+    public var title: String
+    public var rules: CountingRules
+
+    public init(id: String, title: String, rules: CountingRules) {
+        self.id = id
+        self.title = title
+        self.rules = rules
+    }
+
+    /// The canonical object of a pipeline (see the type's documentation).
+    public static func json(id: String, title: String, rules: CountingRules) -> JSONValue {
+        let timeout: JSONValue = rules.heartbeatTimeout.map { .integer($0.wholeMilliseconds) } ?? .null
+        return [
+            "spec": .string(specVersion),
+            "id": .string(id),
+            "title": .string(title),
+            "window": ["start": .string(rules.windowStart.rfc3339), "end": .string(rules.windowEnd.rfc3339)],
+            "rules": [
+                "bucket_ms": .integer(rules.bucket.wholeMilliseconds),
+                "reconnect_grace_ms": .integer(rules.reconnectGrace.wholeMilliseconds),
+                "minimum_presence_ms": .integer(rules.minimumPresence.wholeMilliseconds),
+                "heartbeat_timeout_ms": timeout,
+                "allowed_lateness_ms": .integer(rules.allowedLateness.wholeMilliseconds),
+            ],
+        ]
+    }
+
+    /// The canonical object of this pipeline.
+    public var json: JSONValue { Self.json(id: id, title: title, rules: rules) }
+
+    /// SHA-256 of the canonical JSON, lowercase hex: the `prev_hash` of bucket 0.
+    public var genesisHash: String {
+        // The object holds only strings and integers, which always serialize.
+        Digest256.hex(try! json.canonicalBytes())
+    }
+
+    /// Reads a canonical object back, validating the rules as a pipeline file would.
+    public init(json: JSONValue) throws(CertificateError) {
+        func fail(_ field: String, _ message: String) -> CertificateError {
+            CertificateError(.invalidCertificate, "pipeline.\(field): \(message)")
+        }
+        guard json["spec"]?.stringValue == Self.specVersion else {
+            throw fail("spec", "must be \"\(Self.specVersion)\"")
+        }
+        guard let id = json["id"]?.stringValue else { throw fail("id", "must be a string") }
+        guard let title = json["title"]?.stringValue else { throw fail("title", "must be a string") }
+        guard let start = json["window"]?["start"]?.stringValue.flatMap({ Instant(rfc3339: $0) }),
+              let end = json["window"]?["end"]?.stringValue.flatMap({ Instant(rfc3339: $0) })
+        else { throw fail("window", "must hold RFC 3339 start and end") }
+        func milliseconds(_ key: String) throws(CertificateError) -> Duration {
+            guard let value = json["rules"]?[key]?.integerValue else { throw fail("rules.\(key)", "must be an integer") }
+            return .milliseconds(value)
+        }
+        let timeout = json["rules"]?["heartbeat_timeout_ms"]
+        let heartbeat: Duration? = timeout?.isNull == true ? nil : try milliseconds("heartbeat_timeout_ms")
+        do {
+            rules = try CountingRules(
+                windowStart: start, windowEnd: end, bucket: try milliseconds("bucket_ms"),
+                reconnectGrace: try milliseconds("reconnect_grace_ms"),
+                minimumPresence: try milliseconds("minimum_presence_ms"), heartbeatTimeout: heartbeat,
+                allowedLateness: try milliseconds("allowed_lateness_ms"))
+        } catch let error as CountingRulesError {
+            throw fail(error.field, error.message)
+        } catch let error as CertificateError {
+            throw error
+        } catch {
+            throw fail("rules", "\(error)")
+        }
+        self.id = id
+        self.title = title
+    }
+}
