@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start   initialise on first use, start, print the DATABASE_URL
 #   scripts/postgres.sh stop    stop it (fast shutdown)
 #   scripts/postgres.sh url     print the DATABASE_URL of the running cluster
+#   scripts/postgres.sh kill    stop it immediately, as a crash would (for outage tests)
 #
 # PostgreSQL refuses to run as root, so when started by root the cluster belongs to the
 # `postgres` system user that Debian's package creates. The port is the first free one
@@ -11,7 +12,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-data="$root/.data/postgres"
+# HEADCOUNT_PG_DIR selects another cluster folder (tests that stop and restart their own
+# server use one); default .data/postgres of this checkout.
+data="${HEADCOUNT_PG_DIR:-$root/.data/postgres}"
 bin=/usr/lib/postgresql/15/bin
 cluster="$data/cluster"
 sockets="$data/run"
@@ -51,7 +54,8 @@ start() {
     fi
     as_owner mkdir -p "$sockets"
     if running; then url; return; fi
-    port=54329
+    # The remembered port first, so a restarted server keeps its URL.
+    port="$(cat "$data/port" 2>/dev/null || echo 54329)"
     while ! port_is_free "$port"; do port=$((port + 1)); done
     echo "$port" >"$data/port"
     # Durability stays on (fsync, full_page_writes): exactly-once is only as good as the
@@ -73,6 +77,7 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
+    kill) if running; then as_owner "$bin/pg_ctl" -D "$cluster" -m immediate -w stop >/dev/null; fi ;;
     url) running && url || { echo "postgres.sh: the cluster in $cluster is not running" >&2; exit 1; } ;;
-    *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop|kill|url" >&2; exit 2 ;;
 esac

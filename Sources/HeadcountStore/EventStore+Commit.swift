@@ -9,19 +9,28 @@ extension EventStore {
     /// exactly-once: a worker that dies before the commit re-reads the same messages from
     /// the offsets stored here. Throws `.fenced` (and stores nothing) when another worker
     /// moved one of the partitions on since this batch was read.
-    public func commit(_ batch: EventBatch) async throws(StoreError) -> BatchOutcome {
+    ///
+    /// - Parameter derive: given the events this batch stores for the first time (the first
+    ///   of each id, in Kafka order), returns the presence they change; it is stored in the
+    ///   same transaction. Called at most once per attempt, inside the transaction: when the
+    ///   commit then fails, whatever state `derive` updated is ahead of the store.
+    public func commit(
+        _ batch: EventBatch, derive: ([PositionedEvent]) throws -> DerivedPresence? = { _ in nil }
+    ) async throws(StoreError) -> BatchOutcome {
         do {
-            return try await commit(batch, isolating: false)
+            return try await commit(batch, isolating: false, derive: derive)
         } catch let error where error.code == .rejected && !error.isRetriable && !batch.events.isEmpty {
             // PostgreSQL refused something in the batch. Rather than stop or retry forever,
             // find the offending events by splitting the batch, dead-letter them and store
             // the rest, still in one transaction with the offsets.
             logger.warning("batch rejected by PostgreSQL; isolating the offending events", metadata: ["error": "\(error)"])
-            return try await commit(batch, isolating: true)
+            return try await commit(batch, isolating: true, derive: derive)
         }
     }
 
-    private func commit(_ batch: EventBatch, isolating: Bool) async throws(StoreError) -> BatchOutcome {
+    private func commit(
+        _ batch: EventBatch, isolating: Bool, derive: ([PositionedEvent]) throws -> DerivedPresence?
+    ) async throws(StoreError) -> BatchOutcome {
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 try await self.checkFence(batch, on: connection)
@@ -34,11 +43,14 @@ extension EventStore {
                 for letter in batch.deadLetters + stored.rejected {
                     try await self.insertDeadLetter(letter, batch: batch, on: connection)
                 }
+                if let derived = try derive(Self.firstOccurrences(batch.events, among: stored.insertedIDs)) {
+                    try await self.storeDerived(derived, pipeline: batch.pipeline, on: connection)
+                }
                 try await self.storeGaps(batch, on: connection)
                 try await self.storeProgress(batch, on: connection)
                 return BatchOutcome(
-                    inserted: stored.inserted,
-                    duplicates: batch.events.count - stored.inserted - stored.conflicting - stored.rejected.count,
+                    inserted: stored.insertedIDs.count,
+                    duplicates: batch.events.count - stored.insertedIDs.count - stored.conflicting - stored.rejected.count,
                     conflictingDuplicates: stored.conflicting, deadLetters: batch.deadLetters.count,
                     rejected: stored.rejected.count)
             }
@@ -49,7 +61,7 @@ extension EventStore {
 
     /// What storing a slice of a batch's events did.
     struct EventSliceOutcome {
-        var inserted = 0
+        var insertedIDs = Set<String>()
         var conflicting = 0
         var rejected: [DeadLetterMessage] = []
     }
@@ -65,7 +77,7 @@ extension EventStore {
         do {
             let stored = try await storeEvents(events, batch: batch, on: connection)
             try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
-            outcome.inserted += stored.inserted
+            outcome.insertedIDs.formUnion(stored.insertedIDs)
             outcome.conflicting += stored.conflicting
         } catch let error as PSQLError where error.serverInfo != nil {
             try await connection.query("ROLLBACK TO SAVEPOINT isolate", logger: logger)
@@ -91,7 +103,16 @@ extension EventStore {
         guard !events.isEmpty else { return EventSliceOutcome() }
         let inserted = try await insertEvents(events, on: connection)
         let conflicting = try await deadLetterConflicts(batch, on: connection)
-        return EventSliceOutcome(inserted: inserted, conflicting: conflicting)
+        return EventSliceOutcome(insertedIDs: inserted, conflicting: conflicting)
+    }
+
+    /// The first event of each id in Kafka order (the one `INSERT … DISTINCT ON` stores),
+    /// kept when its id was inserted by this batch.
+    static func firstOccurrences(_ events: [PositionedEvent], among inserted: Set<String>) -> [PositionedEvent] {
+        guard !inserted.isEmpty else { return [] }
+        var seen = Set<String>()
+        let ordered = events.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+        return ordered.filter { inserted.contains($0.event.id) && seen.insert($0.event.id).inserted }
     }
 
     /// Locks the batch's partitions' progress rows and checks that they still say what
@@ -112,7 +133,7 @@ extension EventStore {
         }
     }
 
-    private func insertEvents(_ events: ArraySlice<PositionedEvent>, on connection: PostgresConnection) async throws -> Int {
+    private func insertEvents(_ events: ArraySlice<PositionedEvent>, on connection: PostgresConnection) async throws -> Set<String> {
         // A temporary table lives as long as the pooled connection; ON COMMIT DELETE ROWS
         // empties it after every batch, so each connection creates it once.
         try await connection.query(
@@ -145,12 +166,13 @@ extension EventStore {
                 SELECT DISTINCT ON (id) id, pipeline, type, participant, session, at, source, kafka_partition, kafka_offset
                 FROM event_staging ORDER BY id, kafka_partition, kafka_offset
                 ON CONFLICT (id) DO NOTHING
-                RETURNING 1
+                RETURNING id
             )
-            SELECT count(*) FROM inserted
+            SELECT id FROM inserted
             """, logger: logger)
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+        var inserted = Set<String>()
+        for try await id in rows.decode(String.self) { inserted.insert(id) }
+        return inserted
     }
 
     private func deadLetterConflicts(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {

@@ -74,6 +74,50 @@ enum Migrations {
             COMMENT ON TABLE headcount.retention_gaps IS
             'Offsets deleted by Kafka retention before any worker processed them: events lost before counting. Buckets they can affect cannot be certified as complete.'
             """,
+            """
+            CREATE TABLE headcount.presence (
+                pipeline         text           NOT NULL,
+                participant      text           NOT NULL,
+                kafka_partition  integer        NOT NULL,
+                intervals        int8multirange NOT NULL,
+                unique_bucket    integer,
+                qualified_bucket integer,
+                updated_at       timestamptz    NOT NULL DEFAULT now(),
+                PRIMARY KEY (pipeline, participant)
+            )
+            """,
+            """
+            COMMENT ON TABLE headcount.presence IS
+            'P(p) of every participant (COUNTING.md section 2) as half-open ranges of Unix milliseconds, kept by the worker that owns the participant''s partition; unique_bucket and qualified_bucket are the first buckets at whose end p is unique or qualified.'
+            """,
+            """
+            CREATE TABLE headcount.bucket_contributions (
+                seq            bigserial PRIMARY KEY,
+                pipeline       text      NOT NULL,
+                bucket         integer   NOT NULL,
+                active_delta   bigint    NOT NULL,
+                unique_delta   bigint    NOT NULL,
+                qualified_delta bigint   NOT NULL
+            )
+            """,
+            "CREATE INDEX bucket_contributions_pipeline ON headcount.bucket_contributions (pipeline, bucket)",
+            """
+            COMMENT ON TABLE headcount.bucket_contributions IS
+            'Append-only changes of active (in that bucket) and of unique and qualified (from that bucket on), one row per bucket per committed batch; their sums are the bucket numbers.'
+            """,
+            """
+            CREATE TABLE headcount.peak_changes (
+                seq      bigserial PRIMARY KEY,
+                pipeline text      NOT NULL,
+                at_ms    bigint    NOT NULL,
+                delta    bigint    NOT NULL
+            )
+            """,
+            "CREATE INDEX peak_changes_pipeline ON headcount.peak_changes (pipeline, at_ms)",
+            """
+            COMMENT ON TABLE headcount.peak_changes IS
+            'Append-only +/-1 change points of concurrent presence in Unix milliseconds; peak of a bucket is the highest prefix sum inside it.'
+            """,
         ]),
     ]
 }

@@ -10,6 +10,7 @@ struct ConsumerLoop {
     let configuration: WorkerConfiguration
     let consumer: KafkaConsumer
     let ledger: PartitionLedger
+    let presence: PresenceKeeper
     let store: EventStore
     let statistics: WorkerStatistics
     let metrics: WorkerMetrics
@@ -32,7 +33,7 @@ struct ConsumerLoop {
             for error in records.errors { report(error) }
             let messages = records.messages
             if messages.isEmpty {
-                if let idle = configuration.stopWhenIdleFor, ContinuousClock.now - idleSince >= idle { return }
+                if let idle = configuration.stopWhenIdleFor, ContinuousClock.now - idleSince >= idleLimit(idle) { return }
                 continue
             }
             idleSince = ContinuousClock.now
@@ -42,19 +43,28 @@ struct ConsumerLoop {
         }
     }
 
+    /// Idle means "nothing more to read", which only an assigned consumer can tell: while
+    /// the group is still waiting for a dead member's session to expire, allow a minute.
+    private func idleLimit(_ idle: Duration) -> Duration {
+        ledger.ownedPartitions.isEmpty ? max(idle, .seconds(60)) : idle
+    }
+
     private func store(_ batch: EventBatch) async throws {
         var delay = configuration.initialRetryDelay
         while true {
             let failure: StoreError
             do {
                 let started = ContinuousClock.now
-                let outcome = try await store.commit(batch)
+                try await loadPresence()
+                let outcome = try await store.commit(batch, derive: presence.derive)
                 ledger.advance(batch.progress)
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
                 reportGaps(batch)
                 return
             } catch {
+                // The engine may hold this batch's events although they were not stored.
+                presence.reset()
                 failure = error
             }
             if failure.code == .fenced {
@@ -70,6 +80,17 @@ struct ConsumerLoop {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, configuration.maximumRetryDelay)
         }
+    }
+
+    /// Brings the engine up to date with the stored events of partitions assigned since.
+    private func loadPresence() async throws(StoreError) {
+        let owned = ledger.ownedPartitions
+        presence.keepOnly(owned)
+        let missing = presence.unloaded(of: owned)
+        guard !missing.isEmpty else { return }
+        let events = try await store.events(pipeline: configuration.pipeline.id, partitions: missing.sorted())
+        presence.load(events, partitions: missing)
+        logger.info("presence loaded", metadata: ["partitions": "\(missing.sorted())", "events": "\(events.count)"])
     }
 
     /// Re-reads the stored offsets of the batch's partitions and seeks there.

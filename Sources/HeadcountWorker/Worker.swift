@@ -73,7 +73,8 @@ public final class Worker: Service, Sendable {
             configuration: configuration.consumerConfiguration(index: index), rebalanceListener: listener, logger: logger)
         try await consumer.subscribe(topics: [configuration.pipeline.kafka.topic])
         let loop = ConsumerLoop(
-            configuration: configuration, consumer: consumer, ledger: ledger, store: store,
+            configuration: configuration, consumer: consumer, ledger: ledger,
+            presence: PresenceKeeper(rules: configuration.pipeline.rules), store: store,
             statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), logger: logger, now: clock)
         do {
             try await loop.run(shouldStop: shouldStop)

@@ -40,6 +40,7 @@ struct BenchCountingCommand: AsyncParsableCommand {
         let simulator = AttendeeSimulator(rules: rules, pipelineID: "bench", participants: participants, seed: seed)
         let events = simulator.events()
         print("batch recount: \(participants) participants, \(events.count) events (shuffled)")
+        let generated = Self.status("VmRSS")
         // Same-run baseline: the least any exact engine must do, one hash insert per event id.
         let baseline = Self.seconds {
             var ids = Set<String>(minimumCapacity: events.count)
@@ -56,7 +57,7 @@ struct BenchCountingCommand: AsyncParsableCommand {
         print("  best of \(max(1, runs)): \(Self.format(best * 1000)) ms, \(Self.format(rate / 1e6)) M events/s (target 2 M: ratio \(Self.format(rate / 2e6)))")
         print("  baseline Set<String> insert of every id: \(Self.format(baseline * 1000)) ms; engine/baseline = \(Self.format(best / baseline))")
         print("  result: qualified \(outcome.qualified), peak \(outcome.peak), conflicting duplicates \(result!.conflictingDuplicates.count), dead letters \(result!.deadLetters.count)")
-        print("  peak RSS so far (VmHWM, includes the generated events): \(Self.format(Double(Self.status("VmHWM")) / 1024)) MiB")
+        print("  peak RSS (VmHWM): \(Self.format(Double(Self.status("VmHWM")) / 1024)) MiB, of which the generated input events: \(Self.format(Double(generated) / 1024)) MiB")
     }
 
     private func benchIncremental(rules: CountingRules) {

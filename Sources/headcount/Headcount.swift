@@ -30,5 +30,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self])
 }

@@ -1,6 +1,7 @@
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountSimulation
 import HeadcountStore
 import HeadcountTestSupport
 import HeadcountWorker
@@ -30,7 +31,7 @@ struct WorkerIntegrationTests {
             """, file: "worker-test.yaml")
     }
 
-    /// Joins and leaves for `participants` people, every 10th event sent twice (a retried webhook).
+    /// Joins and leaves for `participants` people, every 5th join sent twice (a retried webhook).
     static func events(participants: Int, pipeline: Pipeline) -> [Event] {
         var events: [Event] = []
         let start = pipeline.rules.windowStart.milliseconds
@@ -107,6 +108,9 @@ struct WorkerIntegrationTests {
             #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events))
             let offsets = try await store.storedOffsets(pipeline: pipeline.id, topic: pipeline.kafka.topic)
             #expect(offsets.values.reduce(0, +) == Int64(events.count), "stored offsets cover every message")
+            #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
+                == BatchCount(events: events, rules: pipeline.rules).buckets,
+                "the presence contributions of both members sum to the batch count, across the rebalance")
         }
     }
 
@@ -139,6 +143,8 @@ struct WorkerIntegrationTests {
             #expect(Self.processed(first.statistics.snapshot) + Self.processed(second.statistics.snapshot) == events.count,
                     "the restarted worker re-read nothing that was stored")
             #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events))
+            #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
+                == BatchCount(events: events, rules: pipeline.rules).buckets, "the restarted worker rebuilt its presence exactly")
         }
     }
 
@@ -173,6 +179,35 @@ struct WorkerIntegrationTests {
                 "malformed_json": 1, "wrong_schema": 1, "unknown_pipeline": 1, "impossible_timestamp": 1,
             ])
             #expect(try await store.eventCount(pipeline: pipeline.id) == Set(good.map(\.id)).count)
+        }
+    }
+}
+
+@Suite("Worker: presence and contributions", .serialized, .timeLimit(.minutes(5)))
+struct WorkerPresenceTests {
+    typealias Support = WorkerIntegrationTests
+
+    @Test("simulated teachers in shuffled arrival: the summed contributions equal the batch count, bucket for bucket")
+    func simulatedWebinar() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let cluster = try KafkaDevCluster(brokerCount: 3, logger: Support.logger)
+            defer { withExtendedLifetime(cluster) {} }
+            var pipeline = try Support.pipeline(topic: "presence-test", partitions: 6)
+            pipeline.rules = try CountingRules(
+                windowStart: pipeline.rules.windowStart, windowEnd: pipeline.rules.windowEnd,
+                minimumPresence: .seconds(1800), heartbeatTimeout: .seconds(90))
+            try await cluster.createTopic(pipeline.kafka.topic, partitions: 6)
+            let events = AttendeeSimulator(rules: pipeline.rules, pipelineID: pipeline.id, participants: 1_500, seed: 7).events()
+            try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+            var configuration = Support.configuration(pipeline, cluster, batch: 700)
+            configuration.concurrency = 2
+            let worker = Worker(configuration: configuration, store: store, logger: Support.logger)
+            try await worker.run()
+            let batch = BatchCount(events: events, rules: pipeline.rules)
+            #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules) == batch.buckets)
+            #expect(batch.outcome.qualified > 0 && batch.outcome.peak > 0)
+            let presence = try await store.presenceRows(pipeline: pipeline.id)
+            #expect(presence.count == batch.participants.filter { !batch.presence(of: $0).isEmpty }.count)
         }
     }
 }

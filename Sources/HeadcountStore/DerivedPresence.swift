@@ -1,0 +1,56 @@
+import HeadcountCore
+
+/// One participant's presence after a batch, as the worker that owns it computed it.
+public struct PresenceUpdate: Sendable, Hashable {
+    public var participant: String
+    public var partition: Int32
+    public var presence: Presence
+    /// First bucket at whose end the participant is unique / qualified (nil: not yet).
+    public var uniqueBucket: Int?
+    public var qualifiedBucket: Int?
+
+    public init(participant: String, partition: Int32, presence: Presence, uniqueBucket: Int?, qualifiedBucket: Int?) {
+        self.participant = participant
+        self.partition = partition
+        self.presence = presence
+        self.uniqueBucket = uniqueBucket
+        self.qualifiedBucket = qualifiedBucket
+    }
+}
+
+/// What a batch's new events changed: the presences to store and the summed contributions
+/// that the reporter adds up instead of rescanning events.
+public struct DerivedPresence: Sendable {
+    public var presences: [PresenceUpdate] = []
+    /// Per bucket: change of `active` in it, and of `unique` / `qualified` from it on.
+    public var active: [Int: Int] = [:]
+    public var unique: [Int: Int] = [:]
+    public var qualified: [Int: Int] = [:]
+    /// Per instant (Unix ms): change of concurrent presence.
+    public var peak: [Int64: Int] = [:]
+
+    public init() {}
+
+    /// Adds one participant's change.
+    public mutating func add(_ update: PresenceUpdate, delta: ContributionDelta) {
+        presences.append(update)
+        for change in delta.active {
+            for bucket in change.buckets { active[bucket, default: 0] += change.delta }
+        }
+        for change in delta.unique { unique[change.bucket, default: 0] += change.delta }
+        for change in delta.qualified { qualified[change.bucket, default: 0] += change.delta }
+        for change in delta.peak { peak[change.at, default: 0] += change.delta }
+    }
+
+    /// The buckets whose contribution rows this batch writes, in order.
+    var buckets: [Int] {
+        Set(active.keys).union(unique.keys).union(qualified.keys).sorted()
+    }
+}
+
+extension Presence {
+    /// PostgreSQL's `int8multirange` literal: `{[from,to),…}`.
+    var multirangeLiteral: String {
+        "{" + intervals.map { "[\($0.from),\($0.to))" }.joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,117 @@
+import HeadcountCore
+import PostgresNIO
+
+extension EventStore {
+    /// Writes a batch's derived presence in the batch's transaction: upserted presences and
+    /// appended contribution rows.
+    func storeDerived(_ derived: DerivedPresence, pipeline: String, on connection: PostgresConnection) async throws {
+        if !derived.presences.isEmpty {
+            let updates = derived.presences
+            // One statement for the whole batch: arrays unnested into rows.
+            try await connection.query(
+                """
+                INSERT INTO headcount.presence (pipeline, participant, kafka_partition, intervals, unique_bucket, qualified_bucket)
+                SELECT \(pipeline), p, k, i::int8multirange, NULLIF(u, -1), NULLIF(q, -1)
+                FROM unnest(\(updates.map(\.participant))::text[], \(updates.map(\.partition))::int[],
+                            \(updates.map(\.presence.multirangeLiteral))::text[],
+                            \(updates.map { Int32($0.uniqueBucket ?? -1) })::int[], \(updates.map { Int32($0.qualifiedBucket ?? -1) })::int[])
+                     AS u(p, k, i, u, q)
+                ON CONFLICT (pipeline, participant) DO UPDATE SET
+                    intervals = EXCLUDED.intervals, unique_bucket = EXCLUDED.unique_bucket,
+                    qualified_bucket = EXCLUDED.qualified_bucket, kafka_partition = EXCLUDED.kafka_partition,
+                    updated_at = now()
+                """, logger: logger)
+        }
+        let buckets = derived.buckets
+        if !buckets.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO headcount.bucket_contributions (pipeline, bucket, active_delta, unique_delta, qualified_delta)
+                SELECT \(pipeline), b, a, u, q
+                FROM unnest(\(buckets.map(Int32.init))::int[], \(buckets.map { Int64(derived.active[$0] ?? 0) })::bigint[],
+                            \(buckets.map { Int64(derived.unique[$0] ?? 0) })::bigint[], \(buckets.map { Int64(derived.qualified[$0] ?? 0) })::bigint[])
+                     AS c(b, a, u, q)
+                WHERE a <> 0 OR u <> 0 OR q <> 0
+                """, logger: logger)
+        }
+        let peaks = derived.peak.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+        if !peaks.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO headcount.peak_changes (pipeline, at_ms, delta)
+                SELECT \(pipeline), t, d FROM unnest(\(peaks.map(\.key))::bigint[], \(peaks.map { Int64($0.value) })::bigint[]) AS c(t, d)
+                """, logger: logger)
+        }
+    }
+
+    /// Every bucket's numbers summed from the stored contributions, through the counting
+    /// engine's own tally: what the reporter seals, without rescanning events.
+    public func contributedNumbers(pipeline: String, rules: CountingRules) async throws(StoreError) -> [BucketNumbers] {
+        do {
+            var tally = BucketTally(rules: rules)
+            let buckets = try await client.query(
+                """
+                SELECT bucket, sum(active_delta)::bigint, sum(unique_delta)::bigint, sum(qualified_delta)::bigint
+                FROM headcount.bucket_contributions WHERE pipeline = \(pipeline) GROUP BY bucket
+                """, logger: logger)
+            for try await (bucket, active, unique, qualified) in buckets.decode((Int, Int, Int, Int).self) {
+                tally.apply(ContributionDelta(
+                    active: active == 0 ? [] : [ActiveChange(buckets: bucket..<bucket + 1, delta: active)], peak: [],
+                    unique: unique == 0 ? [] : [BucketChange(bucket: bucket, delta: unique)],
+                    qualified: qualified == 0 ? [] : [BucketChange(bucket: bucket, delta: qualified)]))
+            }
+            let peaks = try await client.query(
+                """
+                SELECT at_ms, sum(delta)::bigint FROM headcount.peak_changes WHERE pipeline = \(pipeline)
+                GROUP BY at_ms HAVING sum(delta) <> 0
+                """, logger: logger)
+            var changes: [PeakChange] = []
+            for try await (at, delta) in peaks.decode((Int64, Int).self) { changes.append(PeakChange(at: at, delta: delta)) }
+            tally.apply(ContributionDelta(active: [], peak: changes, unique: [], qualified: []))
+            return tally.numbers()
+        } catch {
+            throw StoreError.wrapping(error, while: "summing contributions")
+        }
+    }
+
+    /// Stored presences as `participant|partition|intervals|unique|qualified`, ordered:
+    /// two stores derived the same presence exactly when these lists are equal.
+    public func presenceRows(pipeline: String) async throws(StoreError) -> [String] {
+        do {
+            var rows: [String] = []
+            let result = try await client.query(
+                """
+                SELECT concat_ws('|', participant, kafka_partition, intervals::text, coalesce(unique_bucket, -1), coalesce(qualified_bucket, -1))
+                FROM headcount.presence WHERE pipeline = \(pipeline) ORDER BY participant
+                """, logger: logger)
+            for try await row in result.decode(String.self) { rows.append(row) }
+            return rows
+        } catch {
+            throw StoreError.wrapping(error, while: "reading presence")
+        }
+    }
+
+    /// The stored events of some partitions, in Kafka order: how a worker that was just
+    /// assigned those partitions rebuilds its participants' state exactly.
+    public func events(pipeline: String, partitions: [Int32]) async throws(StoreError) -> [PositionedEvent] {
+        do {
+            var events: [PositionedEvent] = []
+            let rows = try await client.query(
+                """
+                SELECT id, type, participant, session, (extract(epoch FROM at) * 1000)::bigint, source, kafka_partition, kafka_offset
+                FROM headcount.events WHERE pipeline = \(pipeline) AND kafka_partition = ANY(\(partitions)::int[])
+                ORDER BY kafka_partition, kafka_offset
+                """, logger: logger)
+            for try await (id, type, participant, session, at, source, partition, offset)
+                in rows.decode((String, String, String, String, Int64, String, Int32, Int64).self) {
+                let event = Event(
+                    id: id, pipeline: pipeline, type: EventType(rawValue: type) ?? .heartbeat,
+                    participant: participant, session: session, at: Instant(milliseconds: at), source: source)
+                events.append(PositionedEvent(event: event, partition: partition, offset: offset))
+            }
+            return events
+        } catch {
+            throw StoreError.wrapping(error, while: "reading events of partitions")
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import HeadcountCore
+import HeadcountPipeline
+import HeadcountStore
+import HeadcountTestSupport
+import HeadcountWorker
+import Kafka
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// Outages in the middle of a run: PostgreSQL crashing and coming back, brokers going away
+/// and coming back. The worker waits them out and, once they are over, has stored every
+/// event exactly once.
+@Suite("Worker: PostgreSQL and broker outages", .serialized, .timeLimit(.minutes(5)))
+struct WorkerOutageTests {
+    typealias Support = WorkerIntegrationTests
+
+    @Test("PostgreSQL killed and restarted mid-run: the worker backs off, resumes, loses nothing, stores nothing twice")
+    func postgresRestart() async throws {
+        try await PrivatePostgres.with { server in
+            let url = try DatabaseURL(try await server.start())
+            let store = EventStore(url: url, maximumConnections: 4, logger: Support.logger)
+            try await withThrowingTaskGroup(of: Void.self) { pool in
+                pool.addTask { await store.run() }
+                defer { pool.cancelAll() }
+                try await store.migrate()
+
+                let cluster = try KafkaDevCluster(brokerCount: 1, logger: Support.logger)
+                // The mock cluster lives as long as its object: keep it until the end of the test.
+                defer { withExtendedLifetime(cluster) {} }
+                let pipeline = try Support.pipeline(topic: "postgres-outage-test", partitions: 6)
+                try await cluster.createTopic(pipeline.kafka.topic, partitions: pipeline.kafka.partitions)
+                let events = Support.events(participants: 23_000, pipeline: pipeline)
+                #expect(events.count >= 50_000)
+                try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+
+                // Small batches keep the run going long enough for the outage to land inside it.
+                var configuration = Self.configuration(pipeline, cluster, batch: 200)
+                configuration.initialRetryDelay = .milliseconds(50)
+                configuration.maximumRetryDelay = .seconds(1)
+                let worker = Worker(configuration: configuration, store: store, logger: Support.logger)
+                try await Self.runUntilProcessed(worker, expected: events.count) {
+                    while worker.statistics.snapshot.batches < 10 { try await Task.sleep(for: .milliseconds(10)) }
+                    try await server.kill()
+                    try await Task.sleep(for: .seconds(3))
+                    let duringOutage = Support.processed(worker.statistics.snapshot)
+                    #expect(duringOutage < events.count, "the outage landed mid-run")
+                    let restarted = try await server.start()
+                    #expect(try DatabaseURL(restarted).port == url.port, "the restarted server kept its port")
+                }
+                let totals = worker.statistics.snapshot
+                #expect(Support.processed(totals) == events.count, "every message processed exactly once")
+                #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events), "nothing lost")
+                let offsets = try await store.storedOffsets(pipeline: pipeline.id, topic: pipeline.kafka.topic)
+                #expect(offsets.values.reduce(0, +) == Int64(events.count), "stored offsets cover every message")
+            }
+        }
+    }
+
+    @Test("brokers taken down and brought back mid-run: nothing lost, nothing twice")
+    func brokerOutage() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let cluster = try KafkaDevCluster(brokerCount: 3, logger: Support.logger)
+            // The mock cluster lives as long as its object: keep it until the end of the test.
+            defer { withExtendedLifetime(cluster) {} }
+            let pipeline = try Support.pipeline(topic: "broker-outage-test", partitions: 6)
+            try await cluster.createTopic(pipeline.kafka.topic, partitions: pipeline.kafka.partitions)
+            let events = Support.events(participants: 23_000, pipeline: pipeline)
+            try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+
+            var configuration = Self.configuration(pipeline, cluster, batch: 200)
+            configuration.concurrency = 2
+            let worker = Worker(configuration: configuration, store: store, logger: Support.logger)
+            try await Self.runUntilProcessed(worker, expected: events.count) {
+                while worker.statistics.snapshot.batches < 10 { try await Task.sleep(for: .milliseconds(10)) }
+                // One broker: the leader of some partitions (and maybe the group coordinator).
+                try await cluster.setBrokerDown(1)
+                try await Task.sleep(for: .seconds(3))
+                try await cluster.setBrokerUp(1)
+                try await Task.sleep(for: .seconds(1))
+                // Then the whole cluster at once.
+                for broker in 1...Int32(cluster.brokerCount) { try await cluster.setBrokerDown(broker) }
+                try await Task.sleep(for: .seconds(3))
+                #expect(Support.processed(worker.statistics.snapshot) < events.count, "the outage landed mid-run")
+                for broker in 1...Int32(cluster.brokerCount) { try await cluster.setBrokerUp(broker) }
+            }
+            #expect(Support.processed(worker.statistics.snapshot) == events.count, "every message processed exactly once")
+            #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events), "nothing lost")
+            let offsets = try await store.storedOffsets(pipeline: pipeline.id, topic: pipeline.kafka.topic)
+            #expect(offsets.values.reduce(0, +) == Int64(events.count), "stored offsets cover every message")
+        }
+    }
+
+    /// The integration tests' settings, without the idle stop: an outage looks idle to a
+    /// consumer, and these runs must end because the work is done, not because it stalled.
+    static func configuration(_ pipeline: Pipeline, _ cluster: KafkaDevCluster, batch: Int) -> WorkerConfiguration {
+        var configuration = Support.configuration(pipeline, cluster, batch: batch)
+        configuration.stopWhenIdleFor = nil
+        return configuration
+    }
+
+    /// Runs the worker, performs `outage` while it works, waits until it has processed
+    /// `expected` messages (or fails after two minutes, saying where it got stuck), then
+    /// lets it linger a moment, so that a message processed twice would show, and stops it.
+    static func runUntilProcessed(
+        _ worker: Worker, expected: Int, outage: @Sendable () async throws -> Void
+    ) async throws {
+        let group = ServiceGroup(services: [worker], logger: Support.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                try await outage()
+                let deadline = ContinuousClock.now + .seconds(120)
+                while Support.processed(worker.statistics.snapshot) < expected {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("the worker is stuck at \(Support.processed(worker.statistics.snapshot)) of \(expected) messages after the outage")
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(for: .seconds(2))
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// A PostgreSQL cluster of the test's own, started with the project's `scripts/postgres.sh`
+/// in a temporary folder, so the test can crash and restart it without disturbing anybody.
+struct PrivatePostgres: Sendable {
+    let folder: String
+
+    /// The project's script, found from this file's place in the checkout.
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/postgres.sh").path
+
+    /// Runs `body` with a new private cluster folder; stops the server and deletes the
+    /// folder afterwards, whether `body` succeeded or not.
+    static func with<T: Sendable>(_ body: (PrivatePostgres) async throws -> T) async throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("headcount-pg-\(UUID().uuidString)").path
+        let server = PrivatePostgres(folder: folder)
+        do {
+            let result = try await body(server)
+            try await server.remove()
+            return result
+        } catch {
+            try? await server.remove()
+            throw error
+        }
+    }
+
+    /// Initialises the cluster on first use, starts it and returns its URL; the port stays
+    /// the same across restarts (the script remembers it).
+    @discardableResult
+    func start() async throws -> String {
+        try await run("start").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops the server immediately, without a shutdown checkpoint, as a crash would.
+    func kill() async throws { _ = try await run("kill") }
+
+    private func remove() async throws {
+        _ = try await run("stop")
+        try FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Runs the script with `command` and returns its standard output; a failure carries its
+    /// standard error.
+    private func run(_ command: String) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.script, command]
+        process.environment = ProcessInfo.processInfo.environment.merging(["HEADCOUNT_PG_DIR": folder]) { $1 }
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Polled, so no thread of the cooperative pool blocks on the child; initdb and a
+        // start take a few seconds, and the script's output is far below a pipe's buffer.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw ScriptFailure(description: "scripts/postgres.sh \(command) did not finish within 120 s")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw ScriptFailure(description: "scripts/postgres.sh \(command) failed (\(process.terminationStatus)): \(message)")
+        }
+        return text
+    }
+}
+
+/// `scripts/postgres.sh` failed or hung; the description carries its standard error.
+struct ScriptFailure: Error, CustomStringConvertible {
+    var description: String
+}
