@@ -113,6 +113,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The reporting stage: watermark, sealing, signed hash chain, amendments, recount,
+        // certificates (COUNTING.md sections 4-6).
+        .target(
+            name: "HeadcountReporter",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountStore",
+                "HeadcountCertificate",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // What integration tests share: the test database and dev-cluster set-up, and the
         // rule that a missing service fails the run when CI=true.
         .target(
@@ -146,6 +161,7 @@ let package = Package(
                 "HeadcountAdapters",
                 "HeadcountCertificate",
                 "HeadcountHTTP",
+                "HeadcountReporter",
                 "HeadcountSimulation",
                 "HeadcountStore",
                 "HeadcountWorker",
@@ -191,6 +207,14 @@ let package = Package(
         .testTarget(
             name: "HeadcountCertificateTests",
             dependencies: ["HeadcountCertificate", "HeadcountCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountReporterTests",
+            dependencies: [
+                "HeadcountReporter", "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport",
+                "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

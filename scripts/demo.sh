@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-export DATABASE_URL="$(scripts/postgres.sh start)"
+server="$(scripts/postgres.sh start)"
 trap 'scripts/postgres.sh stop' EXIT
+# A fresh database each run: the embedded development broker starts empty too.
+psql -q "$server" -c "DROP DATABASE IF EXISTS headcount_demo WITH (FORCE)" -c "CREATE DATABASE headcount_demo"
+export DATABASE_URL="${server%/*}/headcount_demo"
 echo "demo: PostgreSQL at $DATABASE_URL" >&2
 
 swift build -c release --product headcount

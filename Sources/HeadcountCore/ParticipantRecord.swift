@@ -7,11 +7,10 @@
 /// Layout, all integers LEB128 varints:
 ///
 ///     participant key length, key bytes, session count,
-///     per session: key length, key bytes, mark count,
-///                  first mark − origin (zigzag), then each mark's delta-of-delta (zigzag)
+///     per session: key length, key bytes, its marks as `PackedMarks` writes them
 ///
-/// Heartbeats every 30 s have nearly constant deltas, so their delta-of-delta fits in one or
-/// two bytes; that is where most of a participant's events are.
+/// Most of a participant's events are heartbeats at a steady period; `PackedMarks` stores
+/// each of those in one byte.
 struct ParticipantRecord {
     struct Session {
         var key: [UInt8]
@@ -36,20 +35,7 @@ struct ParticipantRecord {
         sessions.reserveCapacity(sessionCount)
         for _ in 0..<sessionCount {
             let sessionKey = reader.bytes(count: Int(reader.varint()))
-            let markCount = Int(reader.varint())
-            var marks: [SessionMark] = []
-            marks.reserveCapacity(markCount)
-            var previous = origin
-            var delta: Int64 = 0
-            for index in 0..<markCount {
-                if index == 0 {
-                    previous = origin &+ reader.zigzag()
-                } else {
-                    delta &+= reader.zigzag()
-                    previous &+= delta
-                }
-                marks.append(SessionMark(rawValue: previous))
-            }
+            let marks = PackedMarks.decode(&reader, origin: origin)
             sessions.append(Session(key: sessionKey, marks: marks))
         }
     }
@@ -63,19 +49,7 @@ struct ParticipantRecord {
         for session in sessions {
             writer.varint(UInt64(session.key.count))
             writer.append(session.key)
-            writer.varint(UInt64(session.marks.count))
-            var previous = origin
-            var lastDelta: Int64 = 0
-            for (index, mark) in session.marks.enumerated() {
-                if index == 0 {
-                    writer.zigzag(mark.rawValue &- origin)
-                } else {
-                    let delta = mark.rawValue &- previous
-                    writer.zigzag(delta &- lastDelta)
-                    lastDelta = delta
-                }
-                previous = mark.rawValue
-            }
+            PackedMarks.encode(session.marks, origin: origin, into: &writer)
         }
         // `Array(writer.bytes)` would share the growth slack; copy into an exact allocation.
         let bytes = writer.bytes
@@ -106,7 +80,7 @@ struct ParticipantRecord {
         reader.position += Int(reader.varint())
         for _ in 0..<reader.varint() {
             reader.position += Int(reader.varint())
-            for _ in 0..<reader.varint() { _ = reader.varint() }
+            PackedMarks.skip(&reader)
         }
         return reader.position - offset
     }
@@ -157,6 +131,12 @@ struct ByteWriter {
     }
 
     mutating func append(_ other: [UInt8]) { bytes += other }
+
+    /// How many bytes `varint(value)` writes.
+    static func varintLength(_ value: UInt64) -> Int {
+        // 1 + ⌊(bit width − 1) / 7⌋, with 0 taking one byte like 1 does.
+        1 + (63 - (value | 1).leadingZeroBitCount) / 7
+    }
 }
 
 /// LEB128 reader over bytes this module wrote; it trusts them.
@@ -179,6 +159,11 @@ struct ByteReader {
             if byte < 0x80 { return value }
             shift += 7
         }
+    }
+
+    mutating func byte() -> UInt8 {
+        defer { position += 1 }
+        return bytes[position]
     }
 
     mutating func zigzag() -> Int64 {

@@ -140,24 +140,6 @@ public final class EventStore: Service, Sendable {
 }
 
 extension EventStore {
-    /// Deletes everything stored for a pipeline: events, offsets and dead letters.
-    ///
-    /// Only for a pipeline fed by a development broker that was just created (the demo):
-    /// its topic starts again at offset 0, so the stored offsets no longer mean anything.
-    public func deletePipelineData(pipeline: String) async throws(StoreError) {
-        do {
-            try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("DELETE FROM headcount.events WHERE pipeline = \(pipeline)", logger: self.logger)
-                try await connection.query("DELETE FROM headcount.partition_progress WHERE pipeline = \(pipeline)", logger: self.logger)
-                try await connection.query("DELETE FROM headcount.dead_letters WHERE pipeline = \(pipeline)", logger: self.logger)
-            }
-        } catch {
-            throw StoreError.wrapping(error, while: "deleting a pipeline's data")
-        }
-    }
-}
-
-extension EventStore {
     /// Retention gaps recorded for a pipeline, oldest offsets first.
     public func retentionGaps(pipeline: String) async throws(StoreError) -> [RetentionGap] {
         do {

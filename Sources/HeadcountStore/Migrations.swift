@@ -119,5 +119,6 @@ enum Migrations {
             'Append-only +/-1 change points of concurrent presence in Unix milliseconds; peak of a bucket is the highest prefix sum inside it.'
             """,
         ]),
+        certification,
     ]
 }

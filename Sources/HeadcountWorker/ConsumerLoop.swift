@@ -24,6 +24,7 @@ struct ConsumerLoop {
         let assembler = BatchAssembler(pipeline: configuration.pipeline)
         var idleSince = ContinuousClock.now
         var lagReportedAt = ContinuousClock.now
+        var assignedSince: ContinuousClock.Instant?
         while !shouldStop() {
             if ContinuousClock.now - lagReportedAt >= .seconds(5) {
                 lagReportedAt = ContinuousClock.now
@@ -33,7 +34,9 @@ struct ConsumerLoop {
             for error in records.errors { report(error) }
             let messages = records.messages
             if messages.isEmpty {
-                if let idle = configuration.stopWhenIdleFor, ContinuousClock.now - idleSince >= idleLimit(idle) { return }
+                if let idle = configuration.stopWhenIdleFor, isIdle(since: &idleSince, assignedSince: &assignedSince, limit: idle) {
+                    return
+                }
                 continue
             }
             idleSince = ContinuousClock.now
@@ -43,10 +46,20 @@ struct ConsumerLoop {
         }
     }
 
-    /// Idle means "nothing more to read", which only an assigned consumer can tell: while
-    /// the group is still waiting for a dead member's session to expire, allow a minute.
-    private func idleLimit(_ idle: Duration) -> Duration {
-        ledger.ownedPartitions.isEmpty ? max(idle, .seconds(60)) : idle
+    /// Idle means "nothing more to read", which only an assigned consumer can tell: the
+    /// time counts from the later of the last message and the current assignment, and while
+    /// unassigned (a group waiting for a dead member's session to expire) a minute is allowed.
+    private func isIdle(
+        since idleSince: inout ContinuousClock.Instant, assignedSince: inout ContinuousClock.Instant?, limit: Duration
+    ) -> Bool {
+        let now = ContinuousClock.now
+        guard !ledger.ownedPartitions.isEmpty else {
+            assignedSince = nil
+            return now - idleSince >= max(limit, .seconds(60))
+        }
+        let assigned = assignedSince ?? now
+        assignedSince = assigned
+        return now - max(idleSince, assigned) >= limit
     }
 
     private func store(_ batch: EventBatch) async throws {

@@ -291,7 +291,11 @@ struct BenchIngestCommand: AsyncParsableCommand {
         return IngestMeasurement(count: count, started: started, joined: nil, finished: .now)
     }
 
-    private func say(_ text: String) { print("bench ingest: " + text) }
+    private func say(_ text: String) {
+        print("bench ingest: " + text)
+        // Progress shows as it happens even when standard output is a file.
+        fflush(nil)  // nil: every output stream, without touching the global `stdout`
+    }
 }
 
 /// How long something took to handle `count` items, and when its consumer group had formed.

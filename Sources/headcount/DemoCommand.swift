@@ -55,7 +55,12 @@ struct DemoCommand: AsyncParsableCommand {
         defer { withExtendedLifetime(cluster) {} }
         try await EventStore.withRunning(url: url, maximumConnections: concurrency + 2, logger: logger) { store in
             try await store.migrate()
-            try await store.deletePipelineData(pipeline: pipeline.id)
+            // The development broker starts empty, so offsets stored by an earlier run would
+            // point past its log: the demo wants a database of its own (scripts/demo.sh
+            // creates a fresh one each time).
+            guard try await store.eventCount(pipeline: pipeline.id) == 0 else {
+                throw ValidationError("the database \(url) already holds events of \(pipeline.id): the demo needs a fresh database (scripts/demo.sh creates one)")
+            }
             let published = try await publish(events, pipeline: pipeline, brokers: cluster.bootstrapServers, logger: logger)
             say("published \(published) events through the canonical adapter (acknowledged by the brokers)")
 
@@ -79,15 +84,21 @@ struct DemoCommand: AsyncParsableCommand {
     private func report(store: EventStore, pipeline: Pipeline, distinctIDs: Int, events: [Event]) async throws {
         let stored = try await store.eventCount(pipeline: pipeline.id)
         let deadLetters = try await store.deadLettersByReason(pipeline: pipeline.id)
-        let conflicting = deadLetters["conflicting_duplicate"] ?? 0
         say("stored events: \(stored) (distinct ids published: \(distinctIDs))")
         say("dead letters: \(deadLetters.isEmpty ? "none" : deadLetters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
-        let count = BatchCount(events: try await store.events(pipeline: pipeline.id), rules: pipeline.rules)
-        say("count of the stored events: \(count.outcome.qualified) qualified teachers, peak \(count.outcome.peak) at once")
+        // The workers' presence contributions, summed as the reporter will, against the
+        // counting engine's batch form over the stored events: one truth.
+        let streamed = try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
+        let batch = BatchCount(events: try await store.events(pipeline: pipeline.id), rules: pipeline.rules)
+        let result = CountOutcome(buckets: streamed)
+        say("result: \(result.qualified) qualified teachers (≥ \(pipeline.rules.minimumPresence.wholeMilliseconds / 60_000) min present), peak \(result.peak) at once, \(streamed.last?.unique ?? 0) unique")
         guard stored == distinctIDs else {
             throw ValidationError("stored \(stored) events but published \(distinctIDs) distinct ids")
         }
-        _ = conflicting
+        guard streamed == batch.buckets else {
+            throw ValidationError("the workers' presence contributions disagree with the batch count of the stored events")
+        }
+        say("OK: every distinct event stored once; the streaming numbers equal the batch recount in all \(streamed.count) buckets")
     }
 
     private func say(_ text: String) { print("demo: " + text) }

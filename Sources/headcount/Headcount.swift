@@ -18,6 +18,12 @@ struct Headcount: AsyncParsableCommand {
             PublishCommand.self,
             WorkCommand.self,
             CountCommand.self,
+            ReportCommand.self,
+            RecountCommand.self,
+            CertificateCommand.self,
+            VerifyCommand.self,
+            ProveCommand.self,
+            KeygenCommand.self,
             MigrateCommand.self,
             DevBrokerCommand.self,
             TopicsCommand.self,
@@ -30,5 +36,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchSealCommand.self])
 }

@@ -11,7 +11,7 @@ import Testing
 
 /// `headcount work` as real processes: killed with SIGKILL at random moments, or stopped
 /// with SIGTERM, it never loses an event and never stores one twice.
-@Suite("Worker processes: kill -9 and SIGTERM", .serialized, .timeLimit(.minutes(10)))
+@Suite("Worker processes: kill -9 and SIGTERM", .serialized, .timeLimit(.minutes(20)))
 struct WorkerCrashTests {
     typealias Support = WorkerIntegrationTests
 
@@ -98,7 +98,7 @@ struct WorkerCrashTests {
                 print("after kill \(kills): \(stored) events stored")
             }
             let last = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 8))
-            let (status, _) = try await last.wait(timeout: .seconds(240))
+            let (status, _) = try await last.wait(timeout: .seconds(600))
             #expect(status == 0)
             return try await Self.rows(store, pipeline)
         }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountStore
@@ -54,6 +57,9 @@ struct WorkerOutageTests {
                 #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events), "nothing lost")
                 let offsets = try await store.storedOffsets(pipeline: pipeline.id, topic: pipeline.kafka.topic)
                 #expect(offsets.values.reduce(0, +) == Int64(events.count), "stored offsets cover every message")
+                #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
+                    == BatchCount(events: events, rules: pipeline.rules).buckets,
+                    "the presence dropped with the failed commit was rebuilt exactly")
             }
         }
     }
@@ -89,6 +95,8 @@ struct WorkerOutageTests {
             #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events), "nothing lost")
             let offsets = try await store.storedOffsets(pipeline: pipeline.id, topic: pipeline.kafka.topic)
             #expect(offsets.values.reduce(0, +) == Int64(events.count), "stored offsets cover every message")
+            #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
+                == BatchCount(events: events, rules: pipeline.rules).buckets, "presence contributions match the batch count")
         }
     }
 
@@ -173,31 +181,59 @@ struct PrivatePostgres: Sendable {
 
     /// Runs the script with `command` and returns its standard output; a failure carries its
     /// standard error.
+    ///
+    /// Spawned by hand rather than with Foundation's `Process`: `start` leaves the server
+    /// running as a daemon, and on Linux `Process` learns of its child's exit through a
+    /// descriptor the daemon inherits, so it would wait for the server to stop instead.
     private func run(_ command: String) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.script, command]
-        process.environment = ProcessInfo.processInfo.environment.merging(["HEADCOUNT_PG_DIR": folder]) { $1 }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("headcount-pg-\(UUID().uuidString)").path
+        let outputPath = base + ".out", errorPath = base + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: outputPath)
+            try? FileManager.default.removeItem(atPath: errorPath)
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["HEADCOUNT_PG_DIR"] = folder
+        let pid = try Self.spawn(
+            ["/bin/bash", Self.script, command], environment: environment, output: outputPath, errors: errorPath)
         // Polled, so no thread of the cooperative pool blocks on the child; initdb and a
-        // start take a few seconds, and the script's output is far below a pipe's buffer.
+        // start take a few seconds.
         let deadline = ContinuousClock.now + .seconds(120)
-        while process.isRunning {
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
             guard ContinuousClock.now < deadline else {
-                process.terminate()
+                Glibc.kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 throw ScriptFailure(description: "scripts/postgres.sh \(command) did not finish within 120 s")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw ScriptFailure(description: "scripts/postgres.sh \(command) failed (\(process.terminationStatus)): \(message)")
+        // The wait status: exit code in bits 8-15 when the low 7 bits (the signal) are 0.
+        let exitCode = status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+        guard exitCode == 0 else {
+            let message = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+            throw ScriptFailure(description: "scripts/postgres.sh \(command) failed (wait status \(status)): \(message)")
         }
-        return text
+        return try String(contentsOfFile: outputPath, encoding: .utf8)
+    }
+
+    /// Starts `arguments` with standard input from /dev/null and its output in two files.
+    private static func spawn(_ arguments: [String], environment: [String: String], output: String, errors: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        guard result == 0 else {
+            throw ScriptFailure(description: "cannot start \(arguments[0]): \(String(cString: strerror(result)))")
+        }
+        return pid
     }
 }
 

@@ -1,0 +1,39 @@
+import HeadcountCertificate
+import HeadcountCore
+import HeadcountPipeline
+import HeadcountStore
+
+/// Builds the certificate of a pipeline from what the reporter stored.
+public enum CertificateAssembly {
+    /// The certificate of everything sealed so far: snapshots as stored, amendments in
+    /// recorded order, incomplete flags (see `IncompleteBuckets`), and the participants as
+    /// the seals covered them (not as presence says now, which late events may have moved).
+    public static func certificate(
+        pipeline: Pipeline, publicKey: PublicKey, snapshots: [StoredSnapshot], amendments: [StoredAmendment],
+        gaps: [RetentionGap], participants: [CertifiedParticipant]
+    ) -> Certificate {
+        let certified = snapshots.map {
+            CertifiedSnapshot(
+                payload: SnapshotPayload(pipeline: $0.pipeline, numbers: $0.numbers, participantsRoot: $0.participantsRoot, prevHash: $0.prevHash),
+                hash: $0.hash, signature: $0.signature)
+        }
+        return Certificate(
+            pipeline: PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules),
+            publicKey: publicKey, snapshots: certified,
+            amendments: amendments.map {
+                Amendment(bucket: $0.bucket, certified: $0.certified, corrected: $0.corrected, reason: $0.reason, events: $0.events)
+            },
+            incomplete: IncompleteBuckets.flags(snapshots: snapshots, gaps: gaps),
+            participants: participants.map { QualifiedParticipant(key: $0.participant, bucket: $0.bucket) })
+    }
+
+    /// Reads everything from the store and builds the certificate.
+    public static func load(store: EventStore, pipeline: Pipeline, publicKey: PublicKey) async throws -> Certificate {
+        certificate(
+            pipeline: pipeline, publicKey: publicKey,
+            snapshots: try await store.storedSnapshots(pipeline: pipeline.id),
+            amendments: try await store.storedAmendments(pipeline: pipeline.id),
+            gaps: try await store.retentionGaps(pipeline: pipeline.id),
+            participants: try await store.certifiedParticipants(pipeline: pipeline.id))
+    }
+}

@@ -1,0 +1,126 @@
+import HeadcountCore
+import HeadcountStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `headcount report`: seals a pipeline's buckets into the signed hash chain and records
+/// amendments when late events change sealed buckets (COUNTING.md sections 4 and 5).
+///
+/// Any number of reporters may run; one seals at a time. Each holds its own PostgreSQL
+/// session and polls `pg_try_advisory_lock` while standing by; the lock belongs to the
+/// session, so when the active reporter dies or loses its connection the server releases it
+/// and a standby takes over within `standbyInterval`. Every write of the active reporter goes
+/// through that same session, and the snapshots' primary key refuses a second seal of a
+/// bucket in any case.
+///
+/// Graceful shutdown lets the round in flight commit, then releases the lock by closing the
+/// session.
+public final class Reporter: Service, Sendable {
+    public let configuration: ReporterConfiguration
+    private let url: DatabaseURL
+    private let logger: Logger
+    private let state = Mutex(ReporterStatus())
+
+    public init(configuration: ReporterConfiguration, url: DatabaseURL, logger: Logger) {
+        self.configuration = configuration
+        self.url = url
+        self.logger = logger
+    }
+
+    /// What the reporter is doing now.
+    public var status: ReporterStatus { state.withLock { $0 } }
+
+    public func run() async throws {
+        let stopping = Atomic(false)
+        try await withGracefulShutdownHandler {
+            while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+                do {
+                    try await serve { stopping.load(ordering: .relaxed) }
+                } catch let error as ReporterError where !error.isRetriable {
+                    state.withLock { $0.role = .stopped }
+                    throw error
+                } catch {
+                    state.withLock { $0.role = .standby }
+                    logger.error("reporter round failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: configuration.retryDelay)
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+        }
+        state.withLock { $0.role = .stopped }
+    }
+
+    /// One session: stand by until the lock is ours, then seal round after round.
+    private func serve(stopping: () -> Bool) async throws {
+        let connection = try await SealingConnection.open(url: url, logger: logger)
+        do {
+            try await standBy(on: connection, stopping: stopping)
+            var sealer = Sealer(configuration: configuration)
+            while !stopping(), !Task.isCancelled {
+                var next = sealer
+                let started = ContinuousClock.now
+                let outcome = try await connection.withRound { round in
+                    let outcome = try await next.run(round, now: self.configuration.clock())
+                    return (outcome, next)
+                }
+                sealer = outcome.1
+                record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
+                try? await Task.sleep(for: configuration.roundInterval)
+            }
+            await connection.close()
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    private func standBy(on connection: SealingConnection, stopping: () -> Bool) async throws {
+        state.withLock { $0.role = .standby }
+        while !stopping(), !Task.isCancelled {
+            if try await connection.tryLock(pipeline: configuration.pipeline.id) {
+                state.withLock { $0.role = .active }
+                logger.info("sealing lock taken: this reporter seals", metadata: ["pipeline": "\(configuration.pipeline.id)"])
+                return
+            }
+            try? await Task.sleep(for: configuration.standbyInterval)
+        }
+    }
+
+    private func record(_ outcome: Sealer.Outcome, sealer: Sealer, took: Duration) {
+        state.withLock { status in
+            status.watermark = outcome.watermark
+            status.sealedBuckets = sealer.chain?.nextBucket ?? 0
+            status.rounds += 1
+            status.amendments += outcome.amended.count
+            status.sealedByThisReporter += outcome.sealed.count
+            status.lastRound = took
+        }
+        if let last = outcome.sealed.last {
+            logger.info("sealed", metadata: ["buckets": "\(outcome.sealed.first!)…\(last)", "watermark": "\(outcome.watermark)"])
+        }
+        if !outcome.amended.isEmpty {
+            logger.notice("late events amended sealed buckets", metadata: ["buckets": "\(outcome.amended)"])
+        }
+    }
+}
+
+/// A reporter's state, for tests, benchmarks and logs.
+public struct ReporterStatus: Sendable, Hashable {
+    public enum Role: Sendable, Hashable {
+        case starting, standby, active, stopped
+    }
+
+    public var role: Role = .starting
+    /// The watermark of the last round.
+    public var watermark: Instant?
+    /// Buckets sealed in the store, as of the last round.
+    public var sealedBuckets = 0
+    /// Buckets this reporter itself sealed.
+    public var sealedByThisReporter = 0
+    public var amendments = 0
+    public var rounds = 0
+    /// How long the last round took (transaction included).
+    public var lastRound: Duration?
+}

@@ -1,0 +1,137 @@
+import HeadcountCertificate
+import HeadcountCore
+import HeadcountStore
+
+/// One sealing round's logic (COUNTING.md section 4): amend what late events changed,
+/// then seal every bucket the watermark has passed, in order, never skipping one.
+///
+/// A value type the reporter keeps between rounds while it holds the lock; a round works
+/// on a copy, and the reporter keeps the copy only once the round's transaction committed.
+struct Sealer: Sendable {
+    let configuration: ReporterConfiguration
+    /// The sealed chain; nil until loaded from the store after taking the lock.
+    var chain: SnapshotChain?
+    /// Per sealed bucket: the numbers it stands at (the latest amendment's corrected
+    /// numbers, else the certified ones) and the Kafka positions they counted.
+    var standing: [Int: (numbers: BucketNumbers, seen: [Int32: Int64])] = [:]
+    /// The Kafka positions the last round counted: when nothing moved since and no bucket
+    /// is due, the round has nothing to do and skips re-summing the contributions.
+    var lastSeen: [Int32: Int64]?
+
+    init(configuration: ReporterConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// What a round did, for logs, status and the benchmark.
+    struct Outcome: Sendable {
+        var watermark: Instant
+        var sealed: [Int] = []
+        var amended: [Int] = []
+    }
+
+    private var rules: CountingRules { configuration.pipeline.rules }
+    private var pipelineID: String { configuration.pipeline.id }
+
+    /// Loads the stored chain and amendments; throws when the chain does not continue under
+    /// this pipeline's rules and key.
+    mutating func load(_ round: SealingRound) async throws {
+        let stored = try await round.snapshots(pipeline: pipelineID)
+        let certified = stored.map {
+            CertifiedSnapshot(
+                payload: SnapshotPayload(pipeline: $0.pipeline, numbers: $0.numbers, participantsRoot: $0.participantsRoot, prevHash: $0.prevHash),
+                hash: $0.hash, signature: $0.signature)
+        }
+        do {
+            chain = try SnapshotChain(pipeline: configuration.canonicalPipeline, signingKey: configuration.signingKey, continuing: certified)
+        } catch {
+            throw ReporterError(.chainMismatch, "the stored snapshots do not continue under this pipeline file and signing key: \(error)")
+        }
+        standing = [:]
+        for snapshot in stored { standing[snapshot.bucket] = (snapshot.numbers, snapshot.seenOffsets) }
+        for amendment in try await round.amendments(pipeline: pipelineID) {
+            standing[amendment.bucket] = (amendment.corrected, amendment.seenOffsets)
+        }
+    }
+
+    /// Runs one round inside `round`'s transaction.
+    mutating func run(_ round: SealingRound, now: Instant) async throws -> Outcome {
+        if chain == nil { try await load(round) }
+        let progress = try await round.partitionActivity(pipeline: pipelineID)
+        let watermark = Watermark.compute(progress: progress, now: now, allowedLateness: rules.allowedLateness)
+        var outcome = Outcome(watermark: watermark)
+        let sealable = IncrementalCount.sealableBucketCount(rules: rules, watermark: watermark)
+        let sealedCount = chain?.nextBucket ?? 0
+        let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
+        guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
+        lastSeen = seen
+        let numbers = try await round.contributedNumbers(pipeline: pipelineID, rules: rules)
+        outcome.amended = try await amend(round, numbers: numbers, sealedCount: sealedCount, seen: seen)
+        guard sealable > sealedCount else { return outcome }
+        let incomplete = IncompleteBuckets.reason(gaps: try await round.retentionGaps(pipeline: pipelineID))
+        for m in sealedCount..<sealable {
+            try await seal(round, numbers[m], watermark: watermark, incomplete: incomplete, seen: seen)
+            outcome.sealed.append(m)
+        }
+        return outcome
+    }
+
+    private mutating func seal(
+        _ round: SealingRound, _ numbers: BucketNumbers, watermark: Instant, incomplete: String?, seen: [Int32: Int64]
+    ) async throws {
+        let participants = try await round.qualifiedParticipants(pipeline: pipelineID, atEndOf: numbers.bucket)
+        let snapshot: CertifiedSnapshot
+        do {
+            guard var chain else { return }
+            snapshot = try chain.seal(numbers, qualifiedParticipants: participants)
+            self.chain = chain
+        } catch {
+            // Happens when late events lowered unique or qualified below a sealed bucket's:
+            // the chain cannot certify a decrease, and clamping would certify a wrong number.
+            throw ReporterError(.unsealable, "cannot seal bucket \(numbers.bucket): \(error)")
+        }
+        try await round.insert(StoredSnapshot(
+            pipeline: pipelineID, numbers: numbers, participantsRoot: snapshot.payload.participantsRoot,
+            prevHash: snapshot.payload.prevHash, hash: snapshot.hash, signature: snapshot.signature,
+            watermark: watermark, sealedAt: watermark, incomplete: incomplete, seenOffsets: seen))
+        standing[numbers.bucket] = (numbers, seen)
+    }
+
+    /// Records an amendment for every sealed bucket whose numbers now differ from where
+    /// it stands, naming the late events (see `lateEvents`).
+    private mutating func amend(
+        _ round: SealingRound, numbers: [BucketNumbers], sealedCount: Int, seen: [Int32: Int64]
+    ) async throws -> [Int] {
+        var amended: [Int] = []
+        for m in 0..<sealedCount {
+            guard let current = standing[m], current.numbers != numbers[m],
+                  let certified = chain?.snapshots[m].payload.numbers
+            else { continue }
+            let late = try await round.eventsAfter(
+                pipeline: pipelineID, since: current.seen, before: lateEventHorizon(m), limit: configuration.maximumListedLateEvents)
+            try await round.insert(StoredAmendment(
+                sequence: 0, pipeline: pipelineID, certified: certified, corrected: numbers[m], detectedAt: Instant(milliseconds: 0),
+                reason: Self.reason(from: current.numbers, to: numbers[m], late: late), events: late.ids, seenOffsets: seen))
+            standing[m] = (numbers[m], seen)
+            amended.append(m)
+        }
+        return amended
+    }
+
+    /// Late events timed before this instant are listed as responsible for bucket m: a
+    /// later event can still change it (bridging a gap shorter than G, or a heartbeat
+    /// extending a session that H had closed), so the list is a good guide, not a proof.
+    private func lateEventHorizon(_ m: Int) -> Instant {
+        rules.bucketEnd(m) + rules.reconnectGrace + (rules.heartbeatTimeout ?? .zero)
+    }
+
+    static func reason(from old: BucketNumbers, to new: BucketNumbers, late: (ids: [String], total: Int)) -> String {
+        var changes: [String] = []
+        if old.active != new.active { changes.append("active \(old.active) → \(new.active)") }
+        if old.peak != new.peak { changes.append("peak \(old.peak) → \(new.peak)") }
+        if old.unique != new.unique { changes.append("unique \(old.unique) → \(new.unique)") }
+        if old.qualified != new.qualified { changes.append("qualified \(old.qualified) → \(new.qualified)") }
+        let listed = late.total > late.ids.count ? " (\(late.ids.count) of \(late.total) listed)" : ""
+        return "events processed after the bucket was sealed changed it: \(changes.joined(separator: ", ")); "
+            + "\(late.total) late events timed before the bucket's end plus the reconnect grace\(listed)"
+    }
+}

@@ -1,0 +1,200 @@
+import HeadcountCore
+import Logging
+import NIOSSL
+import PostgresNIO
+
+/// The reporter's own PostgreSQL session: it holds the pipeline's sealing lock and runs
+/// every read and write of a sealing round.
+///
+/// The lock is a session-level advisory lock, so it lives exactly as long as this
+/// connection: when the reporter dies or its connection drops, PostgreSQL releases it and
+/// a standby takes over. Writing through the same session is the fence: a reporter whose
+/// connection (hence lock) is gone cannot write a seal either.
+public final class SealingConnection: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    private init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Opens a connection outside any pool.
+    public static func open(url: DatabaseURL, logger: Logger) async throws(StoreError) -> SealingConnection {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try url.connectionConfiguration(), id: Int.random(in: 1..<Int(Int32.max)), logger: logger)
+            return SealingConnection(connection: connection, logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, while: "opening the reporter's connection")
+        }
+    }
+
+    /// Closes the session, which releases its lock.
+    public func close() async {
+        try? await connection.close()
+    }
+
+    /// Whether the connection is closed (it broke or was closed).
+    public var isClosed: Bool { connection.isClosed }
+
+    /// Takes the pipeline's sealing lock if nobody holds it; true when this session holds it.
+    public func tryLock(pipeline: String) async throws(StoreError) -> Bool {
+        do {
+            // Two-key form: the first key names the purpose, so other advisory locks of the
+            // application (the migration lock) can never collide with a pipeline's.
+            let rows = try await connection.query(
+                "SELECT pg_try_advisory_lock(hashtext('headcount.seal'), hashtext(\(pipeline)))", logger: logger)
+            for try await held in rows.decode(Bool.self) { return held }
+            return false
+        } catch {
+            throw StoreError.wrapping(error, while: "taking the sealing lock")
+        }
+    }
+
+    /// Runs `body` in one REPEATABLE READ transaction: every read of a round sees the same
+    /// committed state (events, contributions, presence and offsets were committed together
+    /// by the workers), and the round's writes commit or vanish together.
+    public func withRound<T: Sendable>(_ body: (SealingRound) async throws -> T) async throws(StoreError) -> T {
+        do {
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, while: "starting a sealing round")
+        }
+        do {
+            let value = try await body(SealingRound(connection: connection, logger: logger))
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw StoreError.wrapping(error, while: "sealing")
+        }
+    }
+}
+
+/// The statements of one sealing round, inside its transaction.
+public struct SealingRound: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public func snapshots(pipeline: String) async throws -> [StoredSnapshot] {
+        try await CertificationQueries.snapshots(pipeline: pipeline, on: connection, logger: logger)
+    }
+
+    public func amendments(pipeline: String) async throws -> [StoredAmendment] {
+        try await CertificationQueries.amendments(pipeline: pipeline, on: connection, logger: logger)
+    }
+
+    public func partitionActivity(pipeline: String) async throws -> [PartitionActivity] {
+        try await CertificationQueries.partitionActivity(pipeline: pipeline, on: connection, logger: logger)
+    }
+
+    public func contributedNumbers(pipeline: String, rules: CountingRules) async throws -> [BucketNumbers] {
+        try await CertificationQueries.contributedNumbers(pipeline: pipeline, rules: rules, on: connection, logger: logger)
+    }
+
+    /// The retention gaps recorded for the pipeline.
+    public func retentionGaps(pipeline: String) async throws -> [RetentionGap] {
+        var gaps: [RetentionGap] = []
+        let rows = try await connection.query(
+            """
+            SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
+            WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
+            """, logger: logger)
+        for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
+            gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
+        }
+        return gaps
+    }
+
+    /// The participants qualified at the end of `bucket` by the stored presence, in any order.
+    public func qualifiedParticipants(pipeline: String, atEndOf bucket: Int) async throws -> [String] {
+        var keys: [String] = []
+        let rows = try await connection.query(
+            """
+            SELECT participant FROM headcount.presence
+            WHERE pipeline = \(pipeline) AND qualified_bucket IS NOT NULL AND qualified_bucket <= \(bucket)
+            """, logger: logger)
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        return keys
+    }
+
+    /// Stores a sealed snapshot and records the participants its root newly covers.
+    ///
+    /// The primary key refuses a second seal of the same bucket whoever tries it.
+    public func insert(_ snapshot: StoredSnapshot) async throws {
+        let n = snapshot.numbers
+        try await connection.query(
+            """
+            INSERT INTO headcount.snapshots (pipeline, bucket, bucket_start, active, peak, "unique", qualified,
+                participants_root, prev_hash, hash, signature, watermark, incomplete, seen_offsets)
+            VALUES (\(snapshot.pipeline), \(n.bucket), \(n.bucketStart.rfc3339)::timestamptz, \(n.active), \(n.peak),
+                \(n.unique), \(n.qualified), \(snapshot.participantsRoot), \(snapshot.prevHash), \(snapshot.hash),
+                \(snapshot.signature), \(snapshot.watermark.rfc3339)::timestamptz, \(snapshot.incomplete),
+                \(OffsetMap.encode(snapshot.seenOffsets))::jsonb)
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO headcount.certified_participants (pipeline, participant, bucket)
+            SELECT pipeline, participant, \(n.bucket) FROM headcount.presence
+            WHERE pipeline = \(snapshot.pipeline) AND qualified_bucket IS NOT NULL AND qualified_bucket <= \(n.bucket)
+            ON CONFLICT (pipeline, participant) DO NOTHING
+            """, logger: logger)
+    }
+
+    public func insert(_ amendment: StoredAmendment) async throws {
+        let a = amendment.certified, c = amendment.corrected
+        try await connection.query(
+            """
+            INSERT INTO headcount.amendments (pipeline, bucket,
+                certified_active, certified_peak, certified_unique, certified_qualified,
+                corrected_active, corrected_peak, corrected_unique, corrected_qualified, reason, events, seen_offsets)
+            VALUES (\(amendment.pipeline), \(a.bucket), \(a.active), \(a.peak), \(a.unique), \(a.qualified),
+                \(c.active), \(c.peak), \(c.unique), \(c.qualified), \(amendment.reason), \(amendment.events),
+                \(OffsetMap.encode(amendment.seenOffsets))::jsonb)
+            """, logger: logger)
+    }
+
+    /// Ids of events stored after `since` (by Kafka position) with `at` before `before`,
+    /// oldest event time first, at most `limit`; and how many there are in all.
+    public func eventsAfter(
+        pipeline: String, since: [Int32: Int64], before: Instant, limit: Int
+    ) async throws -> (ids: [String], total: Int) {
+        let partitions = since.keys.sorted()
+        let offsets = partitions.map { since[$0]! }
+        var ids: [String] = []
+        var total = 0
+        let rows = try await connection.query(
+            """
+            SELECT e.id, count(*) OVER ()::bigint
+            FROM headcount.events e
+            LEFT JOIN unnest(\(partitions)::int[], \(offsets)::bigint[]) AS s(k, o) ON s.k = e.kafka_partition
+            WHERE e.pipeline = \(pipeline) AND e.at < \(before.rfc3339)::timestamptz AND e.kafka_offset >= coalesce(s.o, 0)
+            ORDER BY e.at, e.id LIMIT \(limit)
+            """, logger: logger)
+        for try await (id, count) in rows.decode((String, Int).self) {
+            ids.append(id)
+            total = count
+        }
+        return (ids, total)
+    }
+}
+
+extension DatabaseURL {
+    /// The configuration of a single connection outside the pool, same settings as the pool's.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if let directory = unixSocketDirectory {
+            configuration = .init(unixSocketPath: directory + "/.s.PGSQL.\(port)", username: username, password: password, database: database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS = switch sslMode {
+            case "require": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "prefer": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .disable
+            }
+            configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        return configuration
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import HeadcountReporter
+import HeadcountStore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `headcount report`: the reporter, sealing buckets as the watermark passes them.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Seal a pipeline's buckets into the signed hash chain and record amendments (run several for failover).",
+        discussion: """
+            Only one reporter seals a pipeline at a time (a PostgreSQL advisory lock); the others stand by and take over \
+            within seconds when the active one stops or loses its connection.
+            """)
+
+    @OptionGroup var pipeline: PipelineOption
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var key: SigningKeyOption
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: ArgumentHelp("Seconds between sealing rounds.", valueName: "seconds"))
+    var interval: Double = 1
+
+    @Option(help: ArgumentHelp("Seconds that graceful shutdown may take before the round in flight is cancelled.", valueName: "seconds"))
+    var shutdownGrace: Double = 10
+
+    func validate() throws {
+        guard interval >= 0.05, interval <= 3600 else { throw ValidationError("--interval must be from 0.05 to 3600 seconds") }
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap("headcount.report")
+        // Both load before anything starts: a missing key is a start-up error, not a
+        // reporter that runs and never seals.
+        var configuration = ReporterConfiguration(pipeline: try pipeline.load(), signingKey: try key.load())
+        configuration.roundInterval = .milliseconds(Int64(interval * 1000))
+        let url = try database.url()
+        let store = EventStore(url: url, maximumConnections: 2, logger: logger)
+        let reporter = Reporter(configuration: configuration, url: url, logger: logger)
+        logger.info("reporter starting", metadata: [
+            "pipeline": "\(configuration.pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
+        ])
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: store),
+                .init(service: MigratedReporter(store: store, reporter: reporter), successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownGrace * 1000))
+        try await ServiceGroup(configuration: group).run()
+        let status = reporter.status
+        print("reporter stopped: \(status.sealedBuckets) buckets sealed (\(status.sealedByThisReporter) by this process), \(status.amendments) amendments")
+    }
+}
+
+/// Applies migrations, then runs the reporter: the snapshot tables must exist first.
+struct MigratedReporter: Service {
+    let store: EventStore
+    let reporter: Reporter
+
+    func run() async throws {
+        try await store.migrate()
+        try await reporter.run()
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import HeadcountCertificate
+import HeadcountCore
+import HeadcountPipeline
+import HeadcountReporter
+import HeadcountStore
+import HeadcountTestSupport
+import PostgresNIO
+import Testing
+
+/// Kafka (dev cluster) → worker → PostgreSQL → reporter → certificate, with real services.
+@Suite("Reporter: sealing, amendments, recount and certificate", .serialized, .timeLimit(.minutes(5)))
+struct ReporterEndToEndTests {
+    typealias Support = ReporterSupport
+
+    @Test("a simulated webinar is sealed bucket for bucket as the batch count says; recount and certificate verify")
+    func endToEnd() async throws {
+        try await TestDatabase.withStore { store, url in
+            let pipeline = try Support.pipeline(topic: "reporter-e2e")
+            // Shuffled arrival, retried webhooks, reconnects, several devices: the standard profile.
+            let events = Support.simulated(pipeline, participants: 400)
+            let cluster = try await Support.ingest(events, pipeline: pipeline, store: store)
+            defer { withExtendedLifetime(cluster) {} }
+
+            let clock = TestClock()
+            try await Support.makePartitionsIdle(url)
+            // Half-way first: the watermark decides how far sealing goes, and nothing beyond.
+            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
+            let first = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
+            try await Support.runReporters([first]) { first.status.sealedBuckets == 30 && first.status.rounds >= 3 }
+            #expect(try await store.storedSnapshots(pipeline: pipeline.id).count == 30)
+
+            _ = try await Support.sealEverything(pipeline, url: url, clock: clock)
+            let batch = BatchCount(events: events, rules: pipeline.rules)
+            let snapshots = try await store.storedSnapshots(pipeline: pipeline.id)
+            #expect(snapshots.map(\.numbers) == batch.buckets, "every certified snapshot equals the batch count's bucket")
+            #expect(batch.outcome.qualified > 0 && batch.outcome.peak > 0)
+            for m in [0, 29, 59] {
+                #expect(snapshots[m].participantsRoot == MerkleTree(participants: batch.qualifiedParticipants(atEndOf: m)).rootHex)
+            }
+            #expect(snapshots.allSatisfy { $0.incomplete == nil })
+            #expect(try await store.storedAmendments(pipeline: pipeline.id).isEmpty)
+
+            let recount = try await Support.recount(pipeline, store: store)
+            #expect(recount.isValid, "\(recount.failures)")
+
+            let folder = try await Support.writeCertificate(pipeline, store: store)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let verification = CertificateVerifier(directory: folder, expectedPublicKey: Support.signingKey.publicKey).verify()
+            #expect(verification.isValid, "\(verification.summary)")
+            #expect(verification.result == batch.outcome)
+            let someone = batch.qualifiedParticipants(atEndOf: 59)[7]
+            let proof = try CertificateVerifier(directory: folder).prove(participant: someone)
+            #expect(try CertificateVerifier(directory: folder).verifyProof(proof))
+
+            // The analyst views answer from the same rows.
+            let certified = try await Support.sql(url, "SELECT count(*)::text FROM headcount.certified_snapshots")
+            #expect(certified == ["60"])
+            let qualified = try await Support.sql(url, "SELECT count(*)::text FROM headcount.participant_summary WHERE qualified")
+            #expect(qualified == ["\(batch.outcome.qualified)"])
+            let analyst = try await Support.sql(url, "SET ROLE headcount_analyst", "SELECT count(*)::text FROM headcount.participant_summary")
+            #expect(analyst == ["\(try await store.presenceRows(pipeline: pipeline.id).count)"])
+            do {
+                try await Support.sql(url, "SET ROLE headcount_analyst", "SELECT count(*)::text FROM headcount.snapshots")
+                Issue.record("the analyst role can read a table")
+            } catch let error as PSQLError {
+                #expect(error.serverInfo?[.sqlState] == "42501", "insufficient privilege")
+            }
+        }
+    }
+
+    @Test("late events after sealing become amendments; sealed rows stay byte-identical and the recount passes")
+    func lateEvents() async throws {
+        try await TestDatabase.withStore { store, url in
+            let pipeline = try Support.pipeline(topic: "reporter-late")
+            let events = Support.simulated(pipeline, participants: 200, seed: 3)
+            let cluster = try await Support.ingest(events, pipeline: pipeline, store: store)
+            defer { withExtendedLifetime(cluster) {} }
+            let clock = TestClock()
+            _ = try await Support.sealEverything(pipeline, url: url, clock: clock)
+            let before = try await Support.snapshotRows(url)
+            #expect(before.count == 60)
+
+            // Three teachers whose webhooks were stuck for the whole event arrive now.
+            let start = pipeline.rules.windowStart
+            let late = (0..<3).flatMap { n in [
+                Event(id: "late-join-\(n)", pipeline: pipeline.id, type: .join, participant: "late-\(n)", session: "web",
+                      at: start + .seconds(90 + 60 * Int64(n)), source: "test"),
+                Event(id: "late-leave-\(n)", pipeline: pipeline.id, type: .leave, participant: "late-\(n)", session: "web",
+                      at: start + .seconds(1800), source: "test"),
+            ] }
+            try await Support.publish(late, pipeline: pipeline, cluster: cluster)
+            let stored = try await store.eventCount(pipeline: pipeline.id)
+            // Rejoining the group takes a few seconds: wait longer for the first message.
+            try await Support.work(pipeline, cluster: cluster, store: store, idle: .seconds(10))
+            #expect(try await store.eventCount(pipeline: pipeline.id) == stored + late.count)
+            try await Support.makePartitionsIdle(url)
+
+            let reporter = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
+            try await Support.runReporters([reporter]) { reporter.status.rounds >= 3 }
+            let amendments = try await store.storedAmendments(pipeline: pipeline.id)
+            let corrected = BatchCount(events: events + late, rules: pipeline.rules).buckets
+            let certified = BatchCount(events: events, rules: pipeline.rules).buckets
+            let changed = (0..<60).filter { corrected[$0] != certified[$0] }
+            #expect(!changed.isEmpty)
+            #expect(amendments.map(\.bucket) == changed, "one amendment per changed bucket, no repeats across rounds")
+            for amendment in amendments {
+                #expect(amendment.certified == certified[amendment.bucket])
+                #expect(amendment.corrected == corrected[amendment.bucket])
+                #expect(!amendment.events.isEmpty && amendment.events.allSatisfy { $0.hasPrefix("late-") })
+            }
+            #expect(try await Support.snapshotRows(url) == before, "sealed rows never change")
+
+            let recount = try await Support.recount(pipeline, store: store)
+            #expect(recount.isValid, "\(recount.failures)")
+            let folder = try await Support.writeCertificate(pipeline, store: store)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let verification = CertificateVerifier.verify(directory: folder)
+            #expect(verification.isValid, "\(verification.summary)")
+        }
+    }
+}
