@@ -61,17 +61,21 @@ public final class Reporter: Service, Sendable {
             while !stopping(), !Task.isCancelled {
                 var next = sealer
                 let started = ContinuousClock.now
+                logger.debug("sealing round starting")
                 let outcome = try await connection.withRound { round in
                     let outcome = try await next.run(round, now: self.configuration.clock())
                     return (outcome, next)
                 }
                 sealer = outcome.1
                 record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
+                logger.debug("sealing round done")
                 try? await Task.sleep(for: configuration.roundInterval)
             }
             await connection.close()
         } catch {
+            logger.debug("closing the reporter's session after an error", metadata: ["error": "\(error)"])
             await connection.close()
+            logger.debug("closed the reporter's session")
             throw error
         }
     }

@@ -13,7 +13,8 @@ public struct StoredSnapshot: Sendable, Hashable {
     public var signature: String
     /// The watermark that let the bucket be sealed.
     public var watermark: Instant
-    /// When the sealing transaction started (the database's clock).
+    /// When the sealing transaction started (the database's clock); ignored when
+    /// inserting, since the database stamps it.
     public var sealedAt: Instant
     /// Why events may be missing, in plain words; nil for a complete bucket.
     public var incomplete: String?

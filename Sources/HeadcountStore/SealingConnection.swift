@@ -40,6 +40,7 @@ public final class SealingConnection: Sendable {
 
     /// Takes the pipeline's sealing lock if nobody holds it; true when this session holds it.
     public func tryLock(pipeline: String) async throws(StoreError) -> Bool {
+        guard !connection.isClosed else { throw StoreError(.unavailable, "the reporter's connection was closed") }
         do {
             // Two-key form: the first key names the purpose, so other advisory locks of the
             // application (the migration lock) can never collide with a pipeline's.
@@ -56,6 +57,9 @@ public final class SealingConnection: Sendable {
     /// committed state (events, contributions, presence and offsets were committed together
     /// by the workers), and the round's writes commit or vanish together.
     public func withRound<T: Sendable>(_ body: (SealingRound) async throws -> T) async throws(StoreError) -> T {
+        // A statement sent on a connection the server has already closed (the session was
+        // terminated) can wait forever in PostgresNIO 1.33 instead of failing: ask first.
+        guard !connection.isClosed else { throw StoreError(.unavailable, "the reporter's connection was closed") }
         do {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
         } catch {

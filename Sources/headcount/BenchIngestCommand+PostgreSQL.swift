@@ -48,13 +48,27 @@ enum ScratchDatabase {
     /// Runs one statement on the server's own database (CREATE/DROP DATABASE cannot run
     /// inside the database they name, nor inside a transaction).
     private static func administer(_ server: DatabaseURL, logger: Logger, _ statement: String) async throws {
-        let connection = try await connect(server, logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
+        var attempt = 1
+        while true {
+            let connection = try await connect(server, logger: logger)
+            do {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                try await connection.close()
+                return
+            } catch let error as PSQLError {
+                try? await connection.close()
+                // 55006: CREATE DATABASE copies template1 and fails while anyone else is
+                // connected to it, as other programs creating databases briefly are.
+                if error.serverInfo?[.sqlState] == "55006", attempt < 20 {
+                    attempt += 1
+                    try await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+                throw BenchFailure(description: "\(statement): \(error.serverInfo?[.message] ?? "\(error.code)")")
+            } catch {
+                try? await connection.close()
+                throw error
+            }
         }
     }
 }

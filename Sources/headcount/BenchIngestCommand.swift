@@ -62,6 +62,15 @@ struct BenchIngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await measureAll()
+        } catch let error as PSQLError {
+            // PSQLError's description hides everything; a benchmark's operator needs the details.
+            throw BenchFailure(description: String(reflecting: error))
+        }
+    }
+
+    private func measureAll() async throws {
         let logger = logging.bootstrap("headcount.bench")
         let url = try database.url()
         var pipeline = try PipelineOption(pipeline: self.pipeline).load()

@@ -84,6 +84,9 @@ struct BenchSealCommand: AsyncParsableCommand {
             defer { group.cancelAll() }
             while reporter.status.role != .active { try await Task.sleep(for: .milliseconds(5)) }
             for m in 0..<buckets {
+                // The watermark passes at a random moment of the reporter's cycle, as the
+                // workers' progress would; right after a seal would always wait a full interval.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0..<max(1, interval))))
                 // The watermark reaches E_m exactly: processing time E_m + L.
                 now.store((rules.bucketEnd(m) + rules.allowedLateness).milliseconds, ordering: .relaxed)
                 let passed = ContinuousClock.now

@@ -50,6 +50,13 @@ struct ReporterSafetyTests {
             #expect(!recount.isValid)
             #expect(recount.failedBuckets == [41])
             #expect(recount.failures.contains { $0.hasPrefix("bucket 41: the stored hash is not the hash") })
+            let files = try Support.files(topic: pipeline.kafka.topic)
+            defer { try? FileManager.default.removeItem(atPath: (files.pipeline as NSString).deletingLastPathComponent) }
+            let cli = try await HeadcountProcess(
+                ["recount", "--pipeline", files.pipeline, "--database", Self.text(url), "--key", files.key]
+            ).wait(timeout: .seconds(60))
+            #expect(cli.status == 2, "headcount recount exits non-zero")
+            #expect(cli.output.contains("FAILED") && cli.output.contains("buckets 41"))
 
             // The same change made in a certificate folder instead.
             let file = (folder as NSString).appendingPathComponent("certificate.json")
@@ -63,6 +70,9 @@ struct ReporterSafetyTests {
             let verification = CertificateVerifier.verify(directory: folder)
             #expect(!verification.isValid)
             #expect(verification.bucketsWithProblems.contains(17))
+            let verify = try await HeadcountProcess(["verify", folder]).wait(timeout: .seconds(30))
+            #expect(verify.status != 0)
+            #expect(verify.output.contains("bucket 17"))
         }
     }
 
@@ -174,6 +184,11 @@ struct ReporterSafetyTests {
             #expect(text.components(separatedBy: "\"incomplete\"").count - 1 == 60)
             #expect(CertificateVerifier.verify(directory: folder).isValid)
         }
+    }
+
+    /// The URL with its password, as the executable needs it (the test server has none).
+    static func text(_ url: DatabaseURL) -> String {
+        "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)"
     }
 
     static func wait(timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {

@@ -20,13 +20,17 @@ import Testing
 enum ReporterSupport {
     static let logger: Logger = {
         var logger = Logger(label: "test.reporter")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["REPORTER_TEST_DEBUG"] == nil ? .warning : .debug
         return logger
     }()
 
     /// A one-hour window of 60 buckets, Q = 10 min, H = 90 s.
     static func pipeline(topic: String, partitions: Int = 4) throws -> Pipeline {
-        try Pipeline.parse(yaml: """
+        try Pipeline.parse(yaml: yaml(topic: topic, partitions: partitions), file: "reporter-test.yaml")
+    }
+
+    static func yaml(topic: String, partitions: Int = 4) -> String {
+        """
             id: reporter-test
             title: Reporter test webinar
             window:
@@ -38,7 +42,18 @@ enum ReporterSupport {
             kafka:
               topic: \(topic)
               partitions: \(partitions)
-            """, file: "reporter-test.yaml")
+            """
+    }
+
+    /// The pipeline file and the signing key as files, for running the `headcount` executable.
+    static func files(topic: String) throws -> (pipeline: String, key: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("headcount-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pipeline = folder.appendingPathComponent("pipeline.yaml").path
+        try yaml(topic: topic).write(toFile: pipeline, atomically: true, encoding: .utf8)
+        let key = folder.appendingPathComponent("key.pem").path
+        try signingKey.save(to: key)
+        return (pipeline, key)
     }
 
     /// A fixed key: tests compare signatures across runs.
