@@ -116,13 +116,15 @@ extension EventStore {
     }
 
     /// Locks the batch's partitions' progress rows and checks that they still say what
-    /// this worker last saw.
+    /// this worker last saw. Only the batch's own rows: consumers of other partitions must
+    /// not wait for this transaction.
     private func checkFence(_ batch: EventBatch, on connection: PostgresConnection) async throws {
         var stored: [Int32: Int64] = [:]
         let rows = try await connection.query(
             """
             SELECT kafka_partition, next_offset FROM headcount.partition_progress
             WHERE pipeline = \(batch.pipeline) AND topic = \(batch.topic)
+              AND kafka_partition = ANY(\(batch.progress.map(\.partition))::int[])
             FOR UPDATE
             """, logger: logger)
         for try await (partition, offset) in rows.decode((Int32, Int64).self) { stored[partition] = offset }
@@ -157,6 +159,10 @@ extension EventStore {
             }
             if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
+        // A temporary table is never analysed automatically: without statistics the planner
+        // may join it to headcount.events by scanning the whole table instead of probing the
+        // primary key, a cost that grows with every event stored.
+        try await connection.query("ANALYZE event_staging", logger: logger)
         // The first version of an id in Kafka order stands (COUNTING.md section 1); later
         // ones with other content are dead-lettered by `deadLetterConflicts`.
         let rows = try await connection.query(
