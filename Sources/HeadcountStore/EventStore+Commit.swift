@@ -102,7 +102,9 @@ extension EventStore {
     ) async throws -> EventSliceOutcome {
         guard !events.isEmpty else { return EventSliceOutcome() }
         let inserted = try await insertEvents(events, on: connection)
-        let conflicting = try await deadLetterConflicts(batch, on: connection)
+        // Only an id this batch did not insert can belong to a stored event with other content.
+        let candidates = Set(events.map(\.event.id)).subtracting(inserted)
+        let conflicting = candidates.isEmpty ? 0 : try await deadLetterConflicts(batch, candidates: Array(candidates), on: connection)
         return EventSliceOutcome(insertedIDs: inserted, conflicting: conflicting)
     }
 
@@ -181,7 +183,9 @@ extension EventStore {
         return inserted
     }
 
-    private func deadLetterConflicts(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Int {
+    private func deadLetterConflicts(
+        _ batch: EventBatch, candidates: [String], on connection: PostgresConnection
+    ) async throws -> Int {
         let rows = try await connection.query(
             """
             WITH conflicts AS (
@@ -192,7 +196,8 @@ extension EventStore {
                            'session', s.session, 'at', to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                            'source', s.source)::text, 'UTF8')
                 FROM event_staging s JOIN headcount.events e ON e.id = s.id
-                WHERE (e.pipeline, e.type, e.participant, e.session, e.at)
+                WHERE s.id = ANY(\(candidates)::text[])
+                  AND (e.pipeline, e.type, e.participant, e.session, e.at)
                       IS DISTINCT FROM (s.pipeline, s.type, s.participant, s.session, s.at)
                 ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
                 RETURNING 1
