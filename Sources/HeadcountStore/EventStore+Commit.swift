@@ -246,8 +246,13 @@ extension EventStore {
 }
 
 /// PostgreSQL's COPY text format: tab-separated columns, backslash escapes.
-enum CopyText {
-    static func appendRow(_ positioned: PositionedEvent, to buffer: inout ByteBuffer) {
+///
+/// `package`: the ingest benchmark writes the very same rows for its raw COPY baseline.
+package enum CopyText {
+    /// The columns of `headcount.events` a row fills, in order; `stored_at` takes its default.
+    package static let columns = ["id", "pipeline", "type", "participant", "session", "at", "source", "kafka_partition", "kafka_offset"]
+
+    package static func appendRow(_ positioned: PositionedEvent, to buffer: inout ByteBuffer) {
         let event = positioned.event
         appendField(event.id, to: &buffer)
         appendField(event.pipeline, to: &buffer)

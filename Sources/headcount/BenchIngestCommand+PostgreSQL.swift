@@ -72,37 +72,3 @@ enum ScratchDatabase {
         }
     }
 }
-
-/// A row of `headcount.events` in PostgreSQL's COPY text format, as the store stages a batch:
-/// tab-separated columns, with backslash, tab, newline and carriage return escaped.
-enum CopyRow {
-    /// The columns written, in order; `stored_at` takes its default.
-    static let columns = ["id", "pipeline", "type", "participant", "session", "at", "source", "kafka_partition", "kafka_offset"]
-
-    static func append(_ event: Event, partition: Int32, offset: Int64, to buffer: inout ByteBuffer) {
-        field(event.id, to: &buffer)
-        field(event.pipeline, to: &buffer)
-        field(event.type.rawValue, to: &buffer)
-        field(event.participant, to: &buffer)
-        field(event.session, to: &buffer)
-        field(event.at.rfc3339, to: &buffer)
-        field(event.source, to: &buffer)
-        buffer.writeString(String(partition))
-        buffer.writeInteger(UInt8(ascii: "\t"))
-        buffer.writeString(String(offset))
-        buffer.writeInteger(UInt8(ascii: "\n"))
-    }
-
-    private static func field(_ text: String, to buffer: inout ByteBuffer) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-            case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-            case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-            default: buffer.writeInteger(byte)
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\t"))
-    }
-}

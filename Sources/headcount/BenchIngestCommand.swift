@@ -217,12 +217,12 @@ struct BenchIngestCommand: AsyncParsableCommand {
                 // copyFrom quotes the table name whole, so the schema comes from the search path.
                 try await connection.query("SET search_path TO headcount", logger: logger)
                 let measured = try await measure(count: rows.count) {
-                    try await connection.copyFrom(table: "events", columns: CopyRow.columns, logger: logger) { writer in
+                    try await connection.copyFrom(table: "events", columns: CopyText.columns, logger: logger) { writer in
                         var buffer = ByteBuffer()
                         buffer.reserveCapacity(1 << 18)
                         for (index, event) in rows.enumerated() {
                             // Plausible positions: COPY's cost does not depend on their values.
-                            CopyRow.append(event, partition: Int32(index % partitions), offset: Int64(index / partitions), to: &buffer)
+                            CopyText.appendRow(PositionedEvent(event: event, partition: Int32(index % partitions), offset: Int64(index / partitions)), to: &buffer)
                             if buffer.readableBytes >= 1 << 18 {
                                 try await writer.write(buffer)
                                 buffer.clear()

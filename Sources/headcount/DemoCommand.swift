@@ -1,7 +1,9 @@
 import ArgumentParser
 import HeadcountAdapters
+import HeadcountCertificate
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountReporter
 import HeadcountSimulation
 import HeadcountStore
 import HeadcountWorker
@@ -36,6 +38,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Brokers in the development cluster.")
     var brokers = 3
+
+    @Option(help: ArgumentHelp("Where the certificate folder is written.", valueName: "dir"))
+    var out = "out/certificate"
 
     func run() async throws {
         let logger = logging.bootstrap("headcount.demo")
@@ -75,6 +80,7 @@ struct DemoCommand: AsyncParsableCommand {
             let worker = Worker(configuration: configuration, store: store, logger: logger)
             try await worker.run()
             try await report(store: store, pipeline: pipeline, distinctIDs: distinctIDs, events: events)
+            try await certify(store: store, pipeline: pipeline, url: url, logger: logger)
         }
     }
 
@@ -106,6 +112,39 @@ struct DemoCommand: AsyncParsableCommand {
             throw DemoFailure(description: "the workers' presence contributions disagree with the batch count of the stored events")
         }
         say("OK: every distinct event stored once; the streaming numbers equal the batch recount in all \(streamed.count) buckets")
+    }
+
+    /// Seals every bucket with a fresh demo key, writes the certificate and verifies it offline.
+    private func certify(store: EventStore, pipeline: Pipeline, url: DatabaseURL, logger: Logger) async throws {
+        let signingKey = SigningKey.generate()
+        var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: signingKey)
+        configuration.roundInterval = .milliseconds(200)
+        // The seed event is replayed after the fact: the reporter's processing clock runs one
+        // allowed lateness ahead, so every partition counts as idle and the watermark passes
+        // the window's end as soon as the workers are done, instead of after L of waiting.
+        let lateness = pipeline.rules.allowedLateness
+        configuration.clock = { ReporterConfiguration.systemClock() + lateness + .seconds(1) }
+        let reporter = Reporter(configuration: configuration, url: url, logger: logger)
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await reporter.run() }
+            defer { group.cancelAll() }
+            while reporter.status.sealedBuckets < pipeline.rules.bucketCount {
+                guard ContinuousClock.now - started < .seconds(300) else {
+                    throw DemoFailure(description: "the reporter sealed \(reporter.status.sealedBuckets) of \(pipeline.rules.bucketCount) buckets in 5 minutes")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        say("sealed \(pipeline.rules.bucketCount) signed, hash-chained snapshots in \(ContinuousClock.now - started)")
+        let certificate = try await CertificateAssembly.load(store: store, pipeline: pipeline, publicKey: signingKey.publicKey)
+        try CertificateWriter(directory: out).write(certificate, signingKey: signingKey)
+        let verification = CertificateVerifier.verify(directory: out)
+        say("certificate: \(out)/certificate.html (result \(certificate.result.qualified) qualified, peak \(certificate.result.peak); chain head \(certificate.headHash.prefix(16))…)")
+        guard verification.isValid else {
+            throw DemoFailure(description: "the certificate does not verify:\n\(verification.summary)")
+        }
+        say("verified offline (`headcount verify \(out)`): chain, \(certificate.snapshots.count) signatures and Merkle roots OK")
     }
 
     /// Canonical events per development-cluster partition: well below the ~130,000 that fit.
