@@ -48,27 +48,9 @@ extension EventStore {
     /// engine's own tally: what the reporter seals, without rescanning events.
     public func contributedNumbers(pipeline: String, rules: CountingRules) async throws(StoreError) -> [BucketNumbers] {
         do {
-            var tally = BucketTally(rules: rules)
-            let buckets = try await client.query(
-                """
-                SELECT bucket, sum(active_delta)::bigint, sum(unique_delta)::bigint, sum(qualified_delta)::bigint
-                FROM headcount.bucket_contributions WHERE pipeline = \(pipeline) GROUP BY bucket
-                """, logger: logger)
-            for try await (bucket, active, unique, qualified) in buckets.decode((Int, Int, Int, Int).self) {
-                tally.apply(ContributionDelta(
-                    active: active == 0 ? [] : [ActiveChange(buckets: bucket..<bucket + 1, delta: active)], peak: [],
-                    unique: unique == 0 ? [] : [BucketChange(bucket: bucket, delta: unique)],
-                    qualified: qualified == 0 ? [] : [BucketChange(bucket: bucket, delta: qualified)]))
+            return try await client.withConnection { connection in
+                try await CertificationQueries.contributedNumbers(pipeline: pipeline, rules: rules, on: connection, logger: self.logger)
             }
-            let peaks = try await client.query(
-                """
-                SELECT at_ms, sum(delta)::bigint FROM headcount.peak_changes WHERE pipeline = \(pipeline)
-                GROUP BY at_ms HAVING sum(delta) <> 0
-                """, logger: logger)
-            var changes: [PeakChange] = []
-            for try await (at, delta) in peaks.decode((Int64, Int).self) { changes.append(PeakChange(at: at, delta: delta)) }
-            tally.apply(ContributionDelta(active: [], peak: changes, unique: [], qualified: []))
-            return tally.numbers()
         } catch {
             throw StoreError.wrapping(error, while: "summing contributions")
         }
