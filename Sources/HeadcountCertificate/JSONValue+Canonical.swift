@@ -1,3 +1,5 @@
+import HeadcountCore
+
 /// Serialization: the canonical form of RFC 8785 (JCS) for hashing, and a readable form.
 extension JSONValue {
     /// The RFC 8785 canonical text: keys sorted by UTF-16 code units, no whitespace,
@@ -64,25 +66,8 @@ extension JSONValue {
         out += brackets.1
     }
 
-    /// RFC 8785 section 3.2.2.2: only `"`, `\` and controls are escaped; controls use the
-    /// two-character forms where JSON has them and lowercase `\u00xx` otherwise.
+    /// RFC 8785 section 3.2.2.2 string escaping: the canonical event encoder's, which follows it.
     static func appendQuoted(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        CanonicalEvent.appendQuoted(text, to: &out)
     }
 }

@@ -69,13 +69,17 @@ public enum CanonicalEvent {
         return out
     }
 
-    /// JSON string escaping: quotes, backslash and control characters; everything else verbatim.
+    /// JSON string escaping as RFC 8785 (section 3.2.2.2) prescribes: only `"`, `\` and
+    /// controls, with the two-character forms where JSON has them and lowercase `\u00xx`
+    /// otherwise. The certificate's canonical JSON uses this same function.
     public static func appendQuoted(_ text: String, to out: inout String) {
         out.append("\"")
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
