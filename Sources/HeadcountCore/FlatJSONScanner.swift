@@ -76,8 +76,15 @@ struct FlatJSONScanner {
             index += 1
         }
         guard index < bytes.count else { throw malformed("unterminated string") }
+        guard bytes[index] == UInt8(ascii: "\\") else {
+            // No escapes, the common case: the string straight from the bytes, no copy between.
+            let text = String(validating: bytes[start..<index], as: UTF8.self)
+            index += 1  // closing quote
+            guard let text else { throw malformed("invalid UTF-8 in a string") }
+            return text
+        }
         var utf8 = Array(bytes[start..<index])
-        if bytes[index] == UInt8(ascii: "\\") { try unescape(into: &utf8) }
+        try unescape(into: &utf8)
         index += 1  // closing quote
         guard let text = String(validating: utf8, as: UTF8.self) else { throw malformed("invalid UTF-8 in a string") }
         return text

@@ -74,6 +74,13 @@ public struct EventBatch: Sendable {
     public var pipeline: String
     public var topic: String
     public var events: [PositionedEvent]
+    /// How many of `events`, from the start, the worker believes new: first occurrences in
+    /// the batch whose ids it has not seen on its partitions. Default 0: none.
+    ///
+    /// Only a hint for speed, never for correctness: the store writes these straight into the
+    /// events table with COPY, and if PostgreSQL finds any id already stored, it stores the
+    /// whole batch the careful way instead (staging, `ON CONFLICT`, the conflict check).
+    public var freshEventCount: Int = 0
     public var deadLetters: [DeadLetterMessage]
     public var progress: [PartitionProgress]
     /// Offsets skipped because retention deleted them, recorded with the batch that skips them.

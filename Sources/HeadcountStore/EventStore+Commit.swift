@@ -37,6 +37,10 @@ extension EventStore {
                 var stored = EventSliceOutcome()
                 if isolating {
                     try await self.storeIsolating(batch.events[...], batch: batch, on: connection, into: &stored)
+                } else if try await self.copyFresh(batch, on: connection) {
+                    let fresh = batch.events[..<batch.freshEventCount]
+                    stored = try await self.storeEvents(batch.events[batch.freshEventCount...], batch: batch, on: connection)
+                    stored.insertedIDs.formUnion(fresh.lazy.map(\.event.id))
                 } else {
                     stored = try await self.storeEvents(batch.events[...], batch: batch, on: connection)
                 }
@@ -56,6 +60,48 @@ extension EventStore {
             }
         } catch {
             throw StoreError.wrapping(error, while: "committing a batch")
+        }
+    }
+
+    /// COPYs the batch's fresh events straight into `headcount.events`, under a savepoint.
+    ///
+    /// Returns false, with nothing stored, when PostgreSQL reports one of their ids as already
+    /// stored (an id the worker had forgotten, or one from another partition): the caller then
+    /// stores every event of the batch through the staging table, which handles that case.
+    /// Any other refusal is thrown, for the batch isolation of `commit(_:derive:)`.
+    private func copyFresh(_ batch: EventBatch, on connection: PostgresConnection) async throws -> Bool {
+        guard batch.freshEventCount > 0 else { return true }
+        try await connection.query("SAVEPOINT fresh", logger: logger)
+        do {
+            // copyFrom quotes the table name whole; the schema comes from the search path,
+            // set for this transaction only.
+            try await connection.query("SET LOCAL search_path TO headcount", logger: logger)
+            try await copyRows(batch.events[..<batch.freshEventCount], into: "events", columns: CopyText.columns, on: connection)
+            try await connection.query("RELEASE SAVEPOINT fresh", logger: logger)
+            return true
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT fresh", logger: logger)
+            try await connection.query("RELEASE SAVEPOINT fresh", logger: logger)
+            logger.debug("a fresh event id was already stored; storing the batch through staging")
+            return false
+        }
+    }
+
+    /// One COPY of events in the text format, written in chunks of 256 KiB.
+    private func copyRows(
+        _ events: ArraySlice<PositionedEvent>, into table: String, columns: [String]? = nil, on connection: PostgresConnection
+    ) async throws {
+        try await connection.copyFrom(table: table, columns: columns ?? [], logger: logger) { writer in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(1 << 18)
+            for positioned in events {
+                CopyText.appendRow(positioned, to: &buffer)
+                if buffer.readableBytes >= 1 << 18 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
         }
     }
 
@@ -149,18 +195,7 @@ extension EventStore {
             """, logger: logger)
         // Emptied per slice too: isolating a rejected batch stages it piece by piece.
         try await connection.query("TRUNCATE event_staging", logger: logger)
-        try await connection.copyFrom(table: "event_staging", logger: logger) { writer in
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(1 << 18)
-            for positioned in events {
-                CopyText.appendRow(positioned, to: &buffer)
-                if buffer.readableBytes >= 1 << 18 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
-            }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
-        }
+        try await copyRows(events, into: "event_staging", on: connection)
         // A temporary table is never analysed automatically: without statistics the planner
         // may join it to headcount.events by scanning the whole table instead of probing the
         // primary key, a cost that grows with every event stored.
@@ -230,18 +265,19 @@ extension EventStore {
     }
 
     private func storeProgress(_ batch: EventBatch, on connection: PostgresConnection) async throws {
-        for progress in batch.progress {
-            let maxAt = progress.maxEventAt?.rfc3339
-            try await connection.query(
-                """
-                INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at)
-                VALUES (\(batch.pipeline), \(batch.topic), \(progress.partition), \(progress.nextOffset), \(maxAt)::timestamptz)
-                ON CONFLICT (pipeline, topic, kafka_partition) DO UPDATE SET
-                    next_offset = EXCLUDED.next_offset,
-                    max_event_at = GREATEST(partition_progress.max_event_at, EXCLUDED.max_event_at),
-                    updated_at = now()
-                """, logger: logger)
-        }
+        guard !batch.progress.isEmpty else { return }
+        // One statement for every partition of the batch: a consumer's batch spans many.
+        try await connection.query(
+            """
+            INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at)
+            SELECT \(batch.pipeline), \(batch.topic), k, o, NULLIF(m, '')::timestamptz
+            FROM unnest(\(batch.progress.map(\.partition))::int[], \(batch.progress.map(\.nextOffset))::bigint[],
+                        \(batch.progress.map { $0.maxEventAt?.rfc3339 ?? "" })::text[]) AS p(k, o, m)
+            ON CONFLICT (pipeline, topic, kafka_partition) DO UPDATE SET
+                next_offset = EXCLUDED.next_offset,
+                max_event_at = GREATEST(partition_progress.max_event_at, EXCLUDED.max_event_at),
+                updated_at = now()
+            """, logger: logger)
     }
 }
 

@@ -62,13 +62,15 @@ struct ConsumerLoop {
         return now - max(idleSince, assigned) >= limit
     }
 
-    private func store(_ batch: EventBatch) async throws {
+    private func store(_ polled: EventBatch) async throws {
         var delay = configuration.initialRetryDelay
+        var batch = polled
         while true {
             let failure: StoreError
             do {
                 let started = ContinuousClock.now
                 try await loadPresence()
+                presence.classify(&batch)
                 let outcome = try await store.commit(batch, derive: presence.derive)
                 ledger.advance(batch.progress)
                 statistics.record(outcome)

@@ -14,15 +14,27 @@ final class PresenceKeeper: Sendable {
         var engine: IncrementalCount
         /// Partitions whose stored events are in `engine`.
         var loaded: Set<Int32> = []
+        /// Ids of events stored on those partitions, the latest of them at least.
+        var recent: RecentEventIDs
     }
 
     private let rules: CountingRules
+    private let recentEventIDs: Int
     private let state: Mutex<State>
 
-    init(rules: CountingRules) {
+    /// - Parameter recentEventIDs: how many stored ids at least to remember for telling new
+    ///   events from repeats (see `RecentEventIDs`).
+    init(rules: CountingRules, recentEventIDs: Int) {
         self.rules = rules
+        self.recentEventIDs = recentEventIDs
+        self.state = Mutex(Self.emptyState(rules: rules, recentEventIDs: recentEventIDs))
+    }
+
+    private static func emptyState(rules: CountingRules, recentEventIDs: Int) -> State {
         // The store's unique key on the event id deduplicates; the engine gets each id once.
-        self.state = Mutex(State(engine: IncrementalCount(rules: rules, deduplication: .upstream)))
+        State(
+            engine: IncrementalCount(rules: rules, deduplication: .upstream),
+            recent: RecentEventIDs(generationSize: recentEventIDs))
     }
 
     /// Partitions owned but not yet in the engine.
@@ -35,6 +47,7 @@ final class PresenceKeeper: Sendable {
     func load(_ events: [PositionedEvent], partitions: Set<Int32>) {
         state.withLock { state in
             _ = state.engine.ingest(events.map(\.event))
+            for positioned in events { state.recent.insert(positioned.event.id) }
             state.loaded.formUnion(partitions)
         }
     }
@@ -47,14 +60,39 @@ final class PresenceKeeper: Sendable {
 
     /// Drops everything: after a commit failed, the engine may be ahead of the store.
     func reset() {
-        state.withLock { $0 = State(engine: IncrementalCount(rules: rules, deduplication: .upstream)) }
+        state.withLock { $0 = Self.emptyState(rules: rules, recentEventIDs: recentEventIDs) }
+    }
+
+    /// Puts the batch's fresh events first and counts them (`EventBatch.freshEventCount`):
+    /// the first of each id in Kafka order, when no stored event of these partitions had it.
+    func classify(_ batch: inout EventBatch) {
+        let ordered = batch.events.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+        var fresh: [PositionedEvent] = []
+        var repeats: [PositionedEvent] = []
+        fresh.reserveCapacity(ordered.count)
+        var seen = Set<String>(minimumCapacity: ordered.count)
+        state.withLock { state in
+            for positioned in ordered {
+                let id = positioned.event.id
+                if seen.insert(id).inserted, !state.recent.mayContain(id) {
+                    fresh.append(positioned)
+                } else {
+                    repeats.append(positioned)
+                }
+            }
+        }
+        batch.freshEventCount = fresh.count
+        batch.events = fresh + repeats
     }
 
     /// Ingests a batch's newly stored events and returns what their presence changes mean.
     func derive(_ events: [PositionedEvent]) -> DerivedPresence {
         var partitionOf: [String: Int32] = [:]
         for positioned in events { partitionOf[positioned.event.participant] = positioned.partition }
-        let outcome = state.withLock { $0.engine.ingest(events.map(\.event)) }
+        let outcome = state.withLock { state in
+            for positioned in events { state.recent.insert(positioned.event.id) }
+            return state.engine.ingest(events.map(\.event))
+        }
         var derived = DerivedPresence()
         for change in outcome.changes {
             let contribution = PresenceContribution(presence: change.new, rules: rules)

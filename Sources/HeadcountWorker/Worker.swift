@@ -74,7 +74,7 @@ public final class Worker: Service, Sendable {
         try await consumer.subscribe(topics: [configuration.pipeline.kafka.topic])
         let loop = ConsumerLoop(
             configuration: configuration, consumer: consumer, ledger: ledger,
-            presence: PresenceKeeper(rules: configuration.pipeline.rules), store: store,
+            presence: PresenceKeeper(rules: configuration.pipeline.rules, recentEventIDs: configuration.recentEventIDs), store: store,
             statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), logger: logger, now: clock)
         do {
             try await loop.run(shouldStop: shouldStop)

@@ -14,6 +14,14 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency: Int = 1
     /// Largest batch stored in one transaction; default 5,000 messages.
     public var maximumBatchSize: Int = 5_000
+    /// Stored event ids each consumer remembers, at least, to tell new events from repeats;
+    /// default 1,000,000 (at most twice that, about 16 bytes each, are held). New ones are
+    /// written with one COPY; an id forgotten only costs its batch the slower duplicate check.
+    public var recentEventIDs: Int = 1_000_000
+    /// Most bytes of fetched messages a consumer holds ahead of what it stores; default
+    /// 32 MiB. The back-pressure of a worker slower than its partitions: at the limit,
+    /// librdkafka stops fetching from them (as a pause would) instead of buffering more.
+    public var maximumPrefetchBytes: Int = 32 << 20
     /// How long one poll waits to fill a batch; default 200 ms (the latency added at low load).
     public var pollTimeout: Duration = .milliseconds(200)
     /// When set, a consumer stops after this long without messages: for the demo, tests
@@ -41,7 +49,8 @@ public struct WorkerConfiguration: Sendable {
         configuration.clientID = "headcount-worker-\(index)"
         configuration.sessionTimeout = sessionTimeout
         configuration.heartbeatInterval = min(configuration.heartbeatInterval, sessionTimeout / 3)
-        configuration.additionalProperties = kafkaProperties
+        configuration.additionalProperties = ["queued.max.messages.kbytes": String(max(1, maximumPrefetchBytes >> 10))]
+            .merging(kafkaProperties) { _, explicit in explicit }
         return configuration
     }
 }

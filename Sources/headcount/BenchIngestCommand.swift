@@ -97,8 +97,11 @@ struct BenchIngestCommand: AsyncParsableCommand {
         say("preloaded \(pipeline.kafka.topic): \(pipeline.kafka.partitions) partitions on 3 mock brokers, published at \(thousands(published.rate)) events/s (not a figure of this benchmark)")
         try await checkRetained(pipeline, cluster, logger)
 
-        let consume = try await rawConsume(pipeline, cluster, logger)
-        say("raw consume (1 plain consumer, discarding): \(consume.summary) events/s")
+        let consume = try await rawConsume(pipeline, cluster, logger, copying: false)
+        say("raw consume (librdkafka itself: 1 consumer, messages destroyed unread): \(consume.summary) events/s")
+        let wrapper = try await rawConsume(pipeline, cluster, logger, copying: true)
+        let wrapperRatio = String(format: "%.2f", wrapper.steadyRate / consume.steadyRate)
+        say("wrapper consume (1 KafkaConsumer, messages copied into Swift and discarded): \(wrapper.summary) events/s, \(wrapperRatio) of raw")
         let copy = try await rawCopy(rows, pipeline, url, logger)
         say("raw COPY (1 connection, \(thousands(rows.count)) rows into an empty headcount.events): \(copy.summary) rows/s")
         let limit = min(consume.steadyRate, copy.steadyRate)
@@ -180,7 +183,12 @@ struct BenchIngestCommand: AsyncParsableCommand {
     }
 
     /// A plain consumer of its own group, from the beginning, counting and discarding.
-    private func rawConsume(_ pipeline: Pipeline, _ cluster: KafkaDevCluster, _ logger: Logger) async throws -> IngestMeasurement {
+    ///
+    /// - Parameter copying: whether each message is copied into a `KafkaConsumerMessage`
+    ///   (the wrapper's cost) or destroyed unread (librdkafka's own rate).
+    private func rawConsume(
+        _ pipeline: Pipeline, _ cluster: KafkaDevCluster, _ logger: Logger, copying: Bool
+    ) async throws -> IngestMeasurement {
         let assigned = Moment()
         let fromStart = KafkaRebalanceHandlers(assigned: { partitions in
             assigned.mark()
@@ -194,8 +202,11 @@ struct BenchIngestCommand: AsyncParsableCommand {
         var received = 0
         var progressed = started
         while received < events {
-            let records = try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100))
-            let count = records.reduce(0) { count, record in if case .message = record { count + 1 } else { count } }
+            let count = if copying {
+                try await consumer.poll(maxMessages: batchSize, timeout: .milliseconds(100)).messages.count
+            } else {
+                try await consumer.pollDiscarding(maxMessages: batchSize, timeout: .milliseconds(100))
+            }
             if count > 0 { progressed = .now }
             received += count
             guard ContinuousClock.now - progressed < .seconds(30) else {

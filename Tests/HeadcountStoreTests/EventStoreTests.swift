@@ -75,6 +75,56 @@ struct EventStoreTests {
         }
     }
 
+    /// A batch whose first `fresh` events the worker believes new (`EventBatch.freshEventCount`).
+    static func freshBatch(_ events: [Event], fresh: Int, partition: Int32 = 0, from first: Int64, expected: Int64?) -> EventBatch {
+        var batch = batch(events, partition: partition, from: first, expected: expected)
+        batch.freshEventCount = fresh
+        return batch
+    }
+
+    @Test("fresh events are COPYed straight in; repeats behind them still deduplicate and conflict")
+    func freshEvents() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let first = try await store.commit(Self.freshBatch([Self.event("a"), Self.event("b"), Self.event("a")], fresh: 2, from: 0, expected: nil))
+            #expect(first == BatchOutcome(inserted: 2, duplicates: 1, conflictingDuplicates: 0, deadLetters: 0))
+            let second = try await store.commit(Self.freshBatch(
+                [Self.event("c"), Self.event("b", at: 9_999), Self.event("c")], fresh: 1, from: 3, expected: 3))
+            #expect(second == BatchOutcome(inserted: 1, duplicates: 1, conflictingDuplicates: 1, deadLetters: 0))
+            #expect(try await store.eventCount(pipeline: "pipe") == 3)
+            #expect(try await store.storedOffsets(pipeline: "pipe", topic: "topic") == [0: 6])
+        }
+    }
+
+    @Test("a fresh event whose id is already stored sends the whole batch through the careful path")
+    func freshHintWrong() async throws {
+        try await TestDatabase.withStore { store, _ in
+            _ = try await store.commit(Self.batch([Self.event("a"), Self.event("b")], partition: 1, from: 0, expected: nil))
+            // The worker of partition 0 never saw "a" or "b": one is a retry of the same
+            // content, the other a conflicting reuse of the id by another participant.
+            let hinted = Self.freshBatch(
+                [Self.event("x"), Self.event("a"), Self.event("b", participant: "p2"), Self.event("y")], fresh: 4,
+                from: 0, expected: nil)
+            let outcome = try await store.commit(hinted)
+            #expect(outcome == BatchOutcome(inserted: 2, duplicates: 1, conflictingDuplicates: 1, deadLetters: 0))
+            #expect(try await store.eventCount(pipeline: "pipe") == 4)
+            #expect(try await store.storedOffsets(pipeline: "pipe", topic: "topic") == [0: 4, 1: 2])
+            #expect(try await store.deadLettersByReason(pipeline: "pipe") == ["conflicting_duplicate": 1])
+        }
+    }
+
+    @Test("a fresh event PostgreSQL refuses is isolated and dead-lettered; the rest of the batch is stored")
+    func freshRejected() async throws {
+        try await TestDatabase.withStore { store, _ in
+            var poisoned = Self.event("p")
+            poisoned.session = "tab-\u{0}-nul"
+            let outcome = try await store.commit(Self.freshBatch([Self.event("a"), poisoned, Self.event("b")], fresh: 3, from: 0, expected: nil))
+            #expect(outcome.inserted == 2)
+            #expect(outcome.rejected == 1)
+            #expect(try await store.deadLettersByReason(pipeline: "pipe") == ["rejected_by_database": 1])
+            #expect(try await store.storedOffsets(pipeline: "pipe", topic: "topic") == [0: 3])
+        }
+    }
+
     @Test("a bad database URL is a clear configuration error without the password")
     func badURL() {
         #expect(throws: StoreError.self) { try DatabaseURL("mysql://x@y/z") }

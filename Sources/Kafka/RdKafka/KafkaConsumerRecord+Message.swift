@@ -2,11 +2,15 @@ internal import CRdKafka
 
 extension KafkaConsumerRecord {
     /// Copies a polled librdkafka message into Swift values and destroys it.
-    init(consuming message: UnsafeMutablePointer<rd_kafka_message_t>) {
+    ///
+    /// - Parameter topics: topic names already made into Swift strings during this poll; a
+    ///   batch comes from one or a few topics, and a string per message would be an
+    ///   allocation per message.
+    init(consuming message: UnsafeMutablePointer<rd_kafka_message_t>, topics: inout TopicNames) {
         // Every message returned by a consume call is ours and must be destroyed exactly once.
         defer { rd_kafka_message_destroy(message) }
         let fields = message.pointee
-        let topic = fields.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+        let topic = fields.rkt.map { topics.name(of: $0) }
         switch fields.err {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
             self = .message(KafkaConsumerMessage(copying: message, topic: topic ?? ""))
@@ -26,6 +30,23 @@ extension KafkaConsumerRecord {
             }
             self = .error(error)
         }
+    }
+}
+
+/// The names of the topic handles seen during one poll.
+///
+/// Comparing handles by address is safe within one poll: every message of the batch holds a
+/// reference to its topic handle from the moment the consume call returns, so no two topics
+/// of one batch can share an address, even after earlier messages were destroyed.
+struct TopicNames {
+    private var names: [(handle: OpaquePointer, name: String)] = []
+
+    /// The name of a message's topic handle; the handle belongs to the message.
+    mutating func name(of handle: OpaquePointer) -> String {
+        if let known = names.first(where: { $0.handle == handle }) { return known.name }
+        let name = String(cString: rd_kafka_topic_name(handle))
+        names.append((handle, name))
+        return name
     }
 }
 
