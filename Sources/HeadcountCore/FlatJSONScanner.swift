@@ -8,15 +8,23 @@ struct FlatJSONScanner {
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    mutating func object() throws(EventRejection) -> [String: String] {
+    /// The object's values for the given field names, in their order (nil: absent).
+    ///
+    /// No dictionary is built: this runs once per event a worker reads. An unknown key is
+    /// reported only once the whole object has scanned, so malformed JSON is always called
+    /// malformed.
+    mutating func object(fields names: [[UInt8]]) throws(EventRejection) -> [String?] {
         skipWhitespace()
         guard consume(UInt8(ascii: "{")) else { throw malformed("expected a JSON object") }
-        var result: [String: String] = [:]
+        var values = [String?](repeating: nil, count: names.count)
+        var unknown: String?
         skipWhitespace()
-        if consume(UInt8(ascii: "}")) { return try finish(result) }
+        if consume(UInt8(ascii: "}")) { return try finish(values, unknown: unknown) }
         repeat {
             skipWhitespace()
+            // Keys of canonical events fit a small string, which needs no allocation.
             let key = try string()
+            let field = names.firstIndex { $0.elementsEqual(key.utf8) }
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw malformed("expected ':'") }
             skipWhitespace()
@@ -27,25 +35,31 @@ struct FlatJSONScanner {
                 throw malformed("expected a value")
             }
             let value = try string()
-            guard result.updateValue(value, forKey: key) == nil else {
-                throw EventRejection(.wrongSchema, "field \"\(key.prefix(40))\" appears twice")
+            if let field {
+                guard values[field] == nil else {
+                    throw EventRejection(.wrongSchema, "field \"\(key.prefix(40))\" appears twice")
+                }
+                values[field] = value
+            } else if unknown == nil {
+                unknown = key
             }
             skipWhitespace()
         } while consume(UInt8(ascii: ","))
         guard consume(UInt8(ascii: "}")) else { throw malformed("expected ',' or '}'") }
-        return try finish(result)
+        return try finish(values, unknown: unknown)
+    }
+
+    private mutating func finish(_ values: [String?], unknown: String?) throws(EventRejection) -> [String?] {
+        skipWhitespace()
+        guard index == bytes.count else { throw malformed("unexpected bytes after the object") }
+        if let unknown { throw EventRejection(.wrongSchema, "unknown field \"\(unknown.prefix(40))\"") }
+        return values
     }
 
     private static func startsScalarOrContainer(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "-")
             || (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "t") || byte == UInt8(ascii: "f")
             || byte == UInt8(ascii: "n")
-    }
-
-    private mutating func finish(_ result: [String: String]) throws(EventRejection) -> [String: String] {
-        skipWhitespace()
-        guard index == bytes.count else { throw malformed("unexpected bytes after the object") }
-        return result
     }
 
     private func malformed(_ what: String) -> EventRejection {

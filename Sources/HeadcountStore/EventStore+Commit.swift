@@ -121,7 +121,7 @@ extension EventStore {
         guard !events.isEmpty else { return }
         try await connection.query("SAVEPOINT isolate", logger: logger)
         do {
-            let stored = try await storeEvents(events, batch: batch, on: connection)
+            let stored = try await storeEvents(events, batch: batch, isolating: true, on: connection)
             try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
             outcome.insertedIDs.formUnion(stored.insertedIDs)
             outcome.conflicting += stored.conflicting
@@ -144,10 +144,10 @@ extension EventStore {
     }
 
     private func storeEvents(
-        _ events: ArraySlice<PositionedEvent>, batch: EventBatch, on connection: PostgresConnection
+        _ events: ArraySlice<PositionedEvent>, batch: EventBatch, isolating: Bool = false, on connection: PostgresConnection
     ) async throws -> EventSliceOutcome {
         guard !events.isEmpty else { return EventSliceOutcome() }
-        let inserted = try await insertEvents(events, on: connection)
+        let inserted = try await insertEvents(events, isolating: isolating, on: connection)
         // Only an id this batch did not insert can belong to a stored event with other content.
         let candidates = Set(events.map(\.event.id)).subtracting(inserted)
         let conflicting = candidates.isEmpty ? 0 : try await deadLetterConflicts(batch, candidates: Array(candidates), on: connection)
@@ -183,7 +183,9 @@ extension EventStore {
         }
     }
 
-    private func insertEvents(_ events: ArraySlice<PositionedEvent>, on connection: PostgresConnection) async throws -> Set<String> {
+    private func insertEvents(
+        _ events: ArraySlice<PositionedEvent>, isolating: Bool, on connection: PostgresConnection
+    ) async throws -> Set<String> {
         // A temporary table lives as long as the pooled connection; ON COMMIT DELETE ROWS
         // empties it after every batch, so each connection creates it once.
         try await connection.query(
@@ -193,8 +195,9 @@ extension EventStore {
                 at timestamptz, source text, kafka_partition integer, kafka_offset bigint
             ) ON COMMIT DELETE ROWS
             """, logger: logger)
-        // Emptied per slice too: isolating a rejected batch stages it piece by piece.
-        try await connection.query("TRUNCATE event_staging", logger: logger)
+        // Isolating a rejected batch stages it piece by piece in one transaction, so each
+        // piece empties the table first; otherwise ON COMMIT DELETE ROWS already has.
+        if isolating { try await connection.query("TRUNCATE event_staging", logger: logger) }
         try await copyRows(events, into: "event_staging", on: connection)
         // A temporary table is never analysed automatically: without statistics the planner
         // may join it to headcount.events by scanning the whole table instead of probing the
@@ -307,15 +310,27 @@ package enum CopyText {
 
     /// Writes one text column and its tab, escaping what COPY would read as structure.
     static func appendField(_ text: String, to buffer: inout ByteBuffer) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-            case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-            case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-            default: buffer.writeInteger(byte)
+        var text = text
+        text.withUTF8 { bytes in
+            // Almost every field has nothing to escape: then it goes in as one copy.
+            guard bytes.contains(where: needsEscape) else {
+                buffer.writeBytes(bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+                default: buffer.writeInteger(byte)
+                }
             }
         }
         buffer.writeInteger(UInt8(ascii: "\t"))
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
     }
 }

@@ -49,6 +49,8 @@ public struct WorkerConfiguration: Sendable {
         configuration.clientID = "headcount-worker-\(index)"
         configuration.sessionTimeout = sessionTimeout
         configuration.heartbeatInterval = min(configuration.heartbeatInterval, sessionTimeout / 3)
+        // Events carry everything in their JSON; the `source` header is for other readers.
+        configuration.copiesHeaders = false
         configuration.additionalProperties = ["queued.max.messages.kbytes": String(max(1, maximumPrefetchBytes >> 10))]
             .merging(kafkaProperties) { _, explicit in explicit }
         return configuration

@@ -14,6 +14,7 @@ public final class KafkaConsumer: Sendable {
     /// The consumer's dedicated thread: polls, rebalances and every other call, in order.
     private let pollQueue = DispatchQueue(label: "headcount.kafka.consumer")
     private let logger: Logger
+    private let copiesHeaders: Bool
 
     /// Creates the consumer; it joins the group on the first `poll` after `subscribe`.
     ///
@@ -26,6 +27,7 @@ public final class KafkaConsumer: Sendable {
         logger: Logger
     ) throws(KafkaError) {
         self.logger = logger
+        copiesHeaders = configuration.copiesHeaders
         handle = try ConsumerHandle(configuration: configuration, listener: rebalanceListener, logger: logger)
     }
 
@@ -49,6 +51,7 @@ public final class KafkaConsumer: Sendable {
         }
         let positions = handle.positions
         let logger = logger
+        let copiesHeaders = copiesHeaders
         return try await onConsumerThread { _, queue throws(KafkaError) in
             let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
             defer { buffer.deallocate() }
@@ -58,7 +61,7 @@ public final class KafkaConsumer: Sendable {
             var records: [KafkaConsumerRecord] = []
             records.reserveCapacity(count)
             for index in 0..<count {
-                if let message = buffer[index] { records.append(KafkaConsumerRecord(consuming: message, topics: &topics)) }
+                if let message = buffer[index] { records.append(KafkaConsumerRecord(consuming: message, topics: &topics, copiesHeaders: copiesHeaders)) }
             }
             let (kept, dropped) = positions.filter(records)
             if dropped > 0 {

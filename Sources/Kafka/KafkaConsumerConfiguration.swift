@@ -27,6 +27,10 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
     /// Whether `poll` reports `.partitionEOF` when a partition is caught up
     /// (`enable.partition.eof`). Default `false`.
     public var reportsPartitionEOF: Bool = false
+    /// Whether polled messages carry their record headers. Default `true`. Reading them is a
+    /// parse and a few allocations per message: a consumer that never looks at headers
+    /// turns this off and keeps that time.
+    public var copiesHeaders: Bool = true
     /// Any other librdkafka property, passed through verbatim: `security.protocol`,
     /// `sasl.mechanisms`, `sasl.username`, `sasl.password`, `ssl.ca.location`, `fetch.max.bytes`...
     /// Default empty. Values of keys naming a password, secret or key are never logged.

@@ -46,20 +46,32 @@ final class ConsumerPositionTracker: Sendable {
     func filter(_ records: [KafkaConsumerRecord]) -> (kept: [KafkaConsumerRecord], dropped: Int) {
         nextOffsets.withLock { next in
             var dropped = 0
-            let kept = records.filter { record in
-                guard case .message(let message) = record else { return true }
-                let partition = message.topicPartition
-                guard let known = next[partition] else {
+            var kept: [KafkaConsumerRecord] = []
+            kept.reserveCapacity(records.count)
+            // A batch holds runs of one partition: its entry is looked up once per run, not
+            // once per message, and written back when the run ends.
+            var run: (partition: KafkaTopicPartition, known: Int64??)?
+            for record in records {
+                guard case .message(let message) = record else {
+                    kept.append(record)
+                    continue
+                }
+                if run?.partition.partition != message.partition || run?.partition.topic != message.topic {
+                    if let run, let known = run.known { next.updateValue(known, forKey: run.partition) }
+                    run = (message.topicPartition, next[message.topicPartition])
+                }
+                guard let known = run?.known else {
                     dropped += 1  // Not (or no longer) assigned to this member.
-                    return false
+                    continue
                 }
                 if let expected = known, message.offset < expected {
                     dropped += 1  // Fetched before the latest assignment or seek.
-                    return false
+                    continue
                 }
-                next[partition] = message.offset + 1
-                return true
+                run?.known = .some(message.offset + 1)
+                kept.append(record)
             }
+            if let run, let known = run.known { next.updateValue(known, forKey: run.partition) }
             return (kept, dropped)
         }
     }

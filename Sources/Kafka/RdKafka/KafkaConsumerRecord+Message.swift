@@ -6,14 +6,15 @@ extension KafkaConsumerRecord {
     /// - Parameter topics: topic names already made into Swift strings during this poll; a
     ///   batch comes from one or a few topics, and a string per message would be an
     ///   allocation per message.
-    init(consuming message: UnsafeMutablePointer<rd_kafka_message_t>, topics: inout TopicNames) {
+    ///   - copiesHeaders: whether the message's headers are read; otherwise it has none.
+    init(consuming message: UnsafeMutablePointer<rd_kafka_message_t>, topics: inout TopicNames, copiesHeaders: Bool) {
         // Every message returned by a consume call is ours and must be destroyed exactly once.
         defer { rd_kafka_message_destroy(message) }
         let fields = message.pointee
         let topic = fields.rkt.map { topics.name(of: $0) }
         switch fields.err {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
-            self = .message(KafkaConsumerMessage(copying: message, topic: topic ?? ""))
+            self = .message(KafkaConsumerMessage(copying: message, topic: topic ?? "", copiesHeaders: copiesHeaders))
         case RD_KAFKA_RESP_ERR__PARTITION_EOF:
             let partition = KafkaTopicPartition(topic: topic ?? "", partition: fields.partition)
             self = .partitionEOF(partition, nextOffset: fields.offset)
@@ -52,7 +53,7 @@ struct TopicNames {
 
 extension KafkaConsumerMessage {
     /// Copies key, value, headers and timestamp; the C message keeps its ownership.
-    fileprivate init(copying message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
+    fileprivate init(copying message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String, copiesHeaders: Bool) {
         let fields = message.pointee
         self.init(
             topic: topic,
@@ -60,7 +61,7 @@ extension KafkaConsumerMessage {
             offset: fields.offset,
             key: fields.key.map { Array(UnsafeRawBufferPointer(start: $0, count: fields.key_len)) },
             value: fields.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: fields.len)) } ?? [],
-            headers: Self.headers(of: message),
+            headers: copiesHeaders ? Self.headers(of: message) : [],
             timestamp: Self.timestamp(of: message)
         )
     }
