@@ -21,7 +21,7 @@ struct CertificateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap("headcount.certificate")
         let pipeline = try self.pipeline.load()
-        let signingKey = try key.load()
+        let signingKey = try key.load(for: pipeline)
         let certificate = try await EventStore.withRunning(url: try database.url(), logger: logger) { store in
             try await store.migrate()
             return try await CertificateAssembly.load(store: store, pipeline: pipeline, publicKey: signingKey.publicKey)
