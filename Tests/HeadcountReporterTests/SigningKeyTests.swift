@@ -5,10 +5,11 @@ import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore
 import HeadcountTestSupport
+import Kafka
 import Testing
 
 /// The signing key named by the pipeline, checked against its pin and against the key
-/// stored with the pipeline's first seal.
+/// stored with the pipeline's first seal; and the reporter inside `headcount work`.
 @Suite("Reporter: the pipeline's signing key", .serialized, .timeLimit(.minutes(5)))
 struct SigningKeyTests {
     typealias Support = ReporterSupport
@@ -96,6 +97,37 @@ struct SigningKeyTests {
                 try await Support.sql(url, "UPDATE headcount.pipelines SET public_key = 'x'")
                 Issue.record("the stored key was changed")
             } catch {}
+        }
+    }
+
+    @Test("`headcount work --report` consumes and seals in one process")
+    func workReport() async throws {
+        try await TestDatabase.withStore { store, url in
+            let pipeline = try Support.pipeline(topic: "signing-work-report")
+            let cluster = try KafkaDevCluster(brokerCount: 1, logger: Support.logger)
+            defer { withExtendedLifetime(cluster) {} }
+            try await cluster.createTopic(pipeline.kafka.topic, partitions: pipeline.kafka.partitions)
+            let events = Support.simulated(pipeline, participants: 30)
+            try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+            let files = try Support.files(topic: pipeline.kafka.topic)
+            defer { try? FileManager.default.removeItem(atPath: (files.pipeline as NSString).deletingLastPathComponent) }
+            // The window lies in the past: by the real clock the watermark passes it as soon
+            // as the partitions have been idle for L, so the test shortens nothing but waits
+            // for the worker to stop when idle.
+            let run = try await HeadcountProcess([
+                "work", "--pipeline", files.pipeline, "--database", ReporterSafetyTests.text(url),
+                "--brokers", cluster.bootstrapServers, "--no-metrics", "--stop-when-idle", "4",
+                "--report", "--key", files.key, "--report-interval", "0.2",
+            ]).wait(timeout: .seconds(120))
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("reporter stopped"), "\(run.output)")
+            #expect(try await store.eventCount(pipeline: pipeline.id) == Set(events.map(\.id)).count)
+            let sealed = try await store.storedSnapshots(pipeline: pipeline.id)
+            #expect(!sealed.isEmpty, "the reporter in the worker process sealed")
+            // Whatever it sealed before the events were stored, amendments explain.
+            let recount = try await Support.recount(pipeline, store: store)
+            #expect(recount.isValid, "\(recount.failures)")
+            #expect(try await store.storedPublicKey(pipeline: pipeline.id) == Support.signingKey.publicKey.base64)
         }
     }
 }
