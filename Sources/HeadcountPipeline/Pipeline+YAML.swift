@@ -38,8 +38,11 @@ extension Pipeline {
         var pipeline = try parse(yaml: text, file: path)
         // A key file next to the pipeline is found wherever the command runs from.
         if case .file(let keyFile)? = pipeline.signing?.key, !keyFile.hasPrefix("/") {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            pipeline.signing?.key = .file(folder.appendingPathComponent(keyFile).standardized.path)
+            var folder = (path as NSString).deletingLastPathComponent
+            if !folder.hasPrefix("/") {
+                folder = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(folder)
+            }
+            pipeline.signing?.key = .file(((folder as NSString).appendingPathComponent(keyFile) as NSString).standardizingPath)
         }
         return pipeline
     }

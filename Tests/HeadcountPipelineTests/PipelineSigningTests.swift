@@ -38,8 +38,12 @@ struct PipelineSigningTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("Pipelines/p.yaml").path
         try (Self.minimal + "\nsigning:\n  keyFile: ../secrets/key.pem\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let loaded = try Pipeline.load(path: path)
-        #expect(loaded.signing?.key == .file(folder.appendingPathComponent("secrets/key.pem").standardized.path))
+        let expected = Pipeline.KeySource.file(folder.appendingPathComponent("secrets/key.pem").standardized.path)
+        #expect(try Pipeline.load(path: path).signing?.key == expected)
+        // The same file named relative to the working directory, as on a command line.
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + path.dropFirst()
+        #expect(try Pipeline.load(path: relative).signing?.key == expected)
     }
 
     @Test("every mistake in the section names the field and the line", arguments: [

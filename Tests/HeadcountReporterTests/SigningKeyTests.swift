@@ -92,6 +92,21 @@ struct SigningKeyTests {
                     && error.description.contains(configuration.signingKey.publicKey.base64)
             }
             #expect(intruder.status.role == .stopped)
+            // The commands refuse too, at start-up, rather than sealing or writing a
+            // certificate that would not verify.
+            let files = try Support.files(topic: pipeline.kafka.topic)
+            defer { try? FileManager.default.removeItem(atPath: (files.pipeline as NSString).deletingLastPathComponent) }
+            let otherKey = (files.key as NSString).deletingLastPathComponent + "/other.pem"
+            try configuration.signingKey.save(to: otherKey)
+            let database = ReporterSafetyTests.text(url)
+            let report = try await HeadcountProcess(["report", "--pipeline", files.pipeline, "--database", database, "--key", otherKey])
+                .wait(timeout: .seconds(60))
+            #expect(report.status != 0, "headcount report refuses another key")
+            let certificate = try await HeadcountProcess([
+                "certificate", "--pipeline", files.pipeline, "--database", database, "--key", otherKey, "--out", otherKey + ".d",
+            ]).wait(timeout: .seconds(60))
+            #expect(certificate.status != 0, "headcount certificate refuses another key")
+            #expect(!FileManager.default.fileExists(atPath: otherKey + ".d"))
             #expect(try await store.storedPublicKey(pipeline: pipeline.id) == Support.signingKey.publicKey.base64)
             do {
                 try await Support.sql(url, "UPDATE headcount.pipelines SET public_key = 'x'")
