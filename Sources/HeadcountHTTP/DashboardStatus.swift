@@ -101,26 +101,17 @@ struct DashboardStatus: Encodable, Sendable {
         // The certificate's rule (IncompleteBuckets.flags): one retention gap makes every
         // bucket incomplete, including those sealed before it was noticed.
         let gapReason = IncompleteBuckets.reason(gaps: status.retentionGaps)
-        var chart = Chart()
-        var buckets: [Bucket] = []
-        for sealed in status.sealed {
-            let n = sealed.numbers
-            let flag = sealed.incomplete ?? gapReason
-            chart.active.append(n.active)
-            chart.peak.append(n.peak)
-            chart.unique.append(n.unique)
-            chart.qualified.append(n.qualified)
-            if flag != nil { chart.incomplete.append(n.bucket) }
-            if sealed.amendments > 0 { chart.amended.append(n.bucket) }
-            buckets.append(Bucket(
-                bucket: n.bucket, bucketStart: n.bucketStart.rfc3339, bucketEnd: rules.bucketEnd(n.bucket).rfc3339,
-                active: n.active, peak: n.peak, unique: n.unique, qualified: n.qualified, incomplete: flag,
-                amendments: sealed.amendments))
-        }
+        let chart = Self.chart(status.sealed, gapReason: gapReason)
         self.chart = chart
-        last = buckets.last
+        last = status.sealed.last.map { sealed in
+            let n = sealed.numbers
+            return Bucket(
+                bucket: n.bucket, bucketStart: n.bucketStart.rfc3339, bucketEnd: rules.bucketEnd(n.bucket).rfc3339,
+                active: n.active, peak: n.peak, unique: n.unique, qualified: n.qualified, incomplete: sealed.incomplete ?? gapReason,
+                amendments: sealed.amendments)
+        }
         result = last.map { last in
-            Result(qualified: last.qualified, peak: chart.peak.max() ?? 0, final: buckets.count == rules.bucketCount,
+            Result(qualified: last.qualified, peak: chart.peak.max() ?? 0, final: status.sealed.count == rules.bucketCount,
                    incomplete: !chart.incomplete.isEmpty)
         }
         integrity = Integrity(
@@ -133,6 +124,20 @@ struct DashboardStatus: Encodable, Sendable {
                 eventsStored: totals.eventsStored, deadLetters: totals.deadLetters.values.reduce(0, +),
                 deadLettersByReason: totals.deadLetters, readAt: (totalsReadAt ?? now).rfc3339)
         }
+    }
+
+    private static func chart(_ sealed: [PipelineStatus.SealedBucket], gapReason: String?) -> Chart {
+        var chart = Chart()
+        for bucket in sealed {
+            let n = bucket.numbers
+            chart.active.append(n.active)
+            chart.peak.append(n.peak)
+            chart.unique.append(n.unique)
+            chart.qualified.append(n.qualified)
+            if bucket.incomplete ?? gapReason != nil { chart.incomplete.append(n.bucket) }
+            if bucket.amendments > 0 { chart.amended.append(n.bucket) }
+        }
+        return chart
     }
 
     /// A status with nothing but an error, before any read succeeded.

@@ -60,30 +60,9 @@ public final class Reporter: Service, Sendable {
             var keyStored = try await checkPublicKey(on: connection)
             var sealer = Sealer(configuration: configuration)
             while !stopping(), !Task.isCancelled {
-                var next = sealer
                 let started = ContinuousClock.now
                 logger.debug("sealing round starting")
-                // The round's transaction reports every failure as a StoreError; a
-                // ReporterError (wrong chain, unsealable numbers) must reach `run` as itself
-                // to decide whether retrying can help.
-                var refusal: ReporterError?
-                let outcome: (Sealer.Outcome, Sealer)
-                do {
-                    outcome = try await connection.withRound { round in
-                        do {
-                            let outcome = try await next.run(round, now: self.configuration.clock())
-                            if !keyStored, (next.chain?.nextBucket ?? 0) > 0 {
-                                try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
-                            }
-                            return (outcome, next)
-                        } catch let error as ReporterError {
-                            refusal = error
-                            throw error
-                        }
-                    }
-                } catch {
-                    throw refusal ?? error
-                }
+                let outcome = try await round(on: connection, sealer: sealer, storingKey: !keyStored)
                 keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
                 record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
@@ -96,6 +75,35 @@ public final class Reporter: Service, Sendable {
             await connection.close()
             logger.debug("closed the reporter's session")
             throw error
+        }
+    }
+
+    /// One sealing round in its own transaction; the sealer it returns is kept only once
+    /// that transaction committed. With `storingKey`, the pipeline's public key is written
+    /// in the round that leaves the chain non-empty, so the key commits with the first seal.
+    private func round(
+        on connection: SealingConnection, sealer: Sealer, storingKey: Bool
+    ) async throws -> (Sealer.Outcome, Sealer) {
+        var next = sealer
+        // The round's transaction reports every failure as a StoreError; a ReporterError
+        // (wrong chain, unsealable numbers) must reach `run` as itself to decide whether
+        // retrying can help.
+        var refusal: ReporterError?
+        do {
+            return try await connection.withRound { round in
+                do {
+                    let outcome = try await next.run(round, now: self.configuration.clock())
+                    if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
+                        try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
+                    }
+                    return (outcome, next)
+                } catch let error as ReporterError {
+                    refusal = error
+                    throw error
+                }
+            }
+        } catch {
+            throw refusal ?? error
         }
     }
 
