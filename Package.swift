@@ -140,10 +140,15 @@ let package = Package(
             path: "Tests/HeadcountTestSupport",
             swiftSettings: strict
         ),
-        // Observability over HTTP: the Prometheus /metrics endpoint (and later the dashboard).
+        // Observability over HTTP: the Prometheus /metrics endpoint and the live dashboard
+        // (sealed numbers read from the store, the watermark as the reporter computes it).
         .target(
             name: "HeadcountHTTP",
             dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountStore",
+                "HeadcountReporter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,6 +219,17 @@ let package = Package(
             dependencies: [
                 "HeadcountReporter", "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport",
                 "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountHTTPTests",
+            dependencies: [
+                "HeadcountHTTP", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline",
+                "HeadcountCertificate",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

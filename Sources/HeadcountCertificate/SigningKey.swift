@@ -64,12 +64,21 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CertificateError(.keyFileUnreadable, "the signing key file cannot be read (check its permissions)", path: path)
         }
-        let malformed = CertificateError(.keyFileMalformed, "not a PEM Ed25519 private key (PKCS #8)", path: path)
-        guard let der = PEM.decode(label: "PRIVATE KEY", text: String(decoding: data, as: UTF8.self)),
-              der.count == pkcs8Prefix.count + 32, Array(der.prefix(pkcs8Prefix.count)) == pkcs8Prefix,
+        do {
+            return try SigningKey(pem: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw CertificateError(error.code, error.message, path: path)
+        }
+    }
+
+    /// A key from PEM text (PKCS #8 "PRIVATE KEY"), as an environment variable or a secret
+    /// store hands it over. Errors never quote the text.
+    public init(pem text: String) throws(CertificateError) {
+        guard let der = PEM.decode(label: "PRIVATE KEY", text: text),
+              der.count == Self.pkcs8Prefix.count + 32, Array(der.prefix(Self.pkcs8Prefix.count)) == Self.pkcs8Prefix,
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: der.suffix(32))
-        else { throw malformed }
-        return SigningKey(key: key)
+        else { throw CertificateError(.keyFileMalformed, "not a PEM Ed25519 private key (PKCS #8)") }
+        self.init(key: key)
     }
 
     /// Writes the key to a new file readable by its owner only (mode 0600).

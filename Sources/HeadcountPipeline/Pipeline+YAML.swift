@@ -18,6 +18,10 @@ import Yams
 //   kafka:              # optional
 //     topic: headcount.sumsel-ai-webinar-2025.events
 //     partitions: 12
+//   signing:            # optional; `--key` overrides keyFile/keyEnvironment
+//     keyFile: ../secrets/signing-key.pem     # relative to this file's folder; or
+//     keyEnvironment: HEADCOUNT_SUMSEL_KEY    # a variable holding the PEM text (not both)
+//     publicKey: MCowBQYDK2VwAyEA…            # optional pin: base64 of 32 bytes, or PEM
 //
 // Unknown keys are errors: a misspelt rule silently falling back to its default would
 // change the certified numbers without anyone noticing.
@@ -31,7 +35,16 @@ extension Pipeline {
         } catch {
             throw PipelineError(file: path, field: "", message: "cannot read the pipeline file (\(Self.reason(error)))")
         }
-        return try parse(yaml: text, file: path)
+        var pipeline = try parse(yaml: text, file: path)
+        // A key file next to the pipeline is found wherever the command runs from.
+        if case .file(let keyFile)? = pipeline.signing?.key, !keyFile.hasPrefix("/") {
+            var folder = (path as NSString).deletingLastPathComponent
+            if !folder.hasPrefix("/") {
+                folder = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(folder)
+            }
+            pipeline.signing?.key = .file(((folder as NSString).appendingPathComponent(keyFile) as NSString).standardizingPath)
+        }
+        return pipeline
     }
 
     /// Parses pipeline YAML; `file` only names the source in errors.

@@ -12,12 +12,16 @@ public struct Pipeline: Sendable, Hashable {
     public var rules: CountingRules
     /// The Kafka topic that carries the pipeline's events.
     public var kafka: KafkaTopic
+    /// Where the signing key comes from and which public key it must have; nil when the
+    /// file has no `signing:` section (the key then comes from `--key` or the environment).
+    public var signing: Signing?
 
-    public init(id: String, title: String, rules: CountingRules, kafka: KafkaTopic) {
+    public init(id: String, title: String, rules: CountingRules, kafka: KafkaTopic, signing: Signing? = nil) {
         self.id = id
         self.title = title
         self.rules = rules
         self.kafka = kafka
+        self.signing = signing
     }
 
     /// Where a pipeline's events live in Kafka.

@@ -7,7 +7,7 @@ struct PipelineReader {
     let file: String
 
     func pipeline(from root: Node) throws(PipelineError) -> Pipeline {
-        let top = try mapping(root, field: "", allowed: ["id", "title", "window", "rules", "kafka"])
+        let top = try mapping(root, field: "", allowed: ["id", "title", "window", "rules", "kafka", "signing"])
         let id = try string(top, "id", required: true)!
         guard Pipeline.isValidIdentifier(id) else {
             throw error(top["id"], "id", "must be 1 to 100 characters of a-z, 0-9, '-', '.', '_'")
@@ -18,7 +18,7 @@ struct PipelineReader {
         let end = try instant(window, "end", parent: "window")
         let rules = try countingRules(top, start: start, end: end)
         let kafka = try kafkaTopic(top, id: id)
-        return Pipeline(id: id, title: title, rules: rules, kafka: kafka)
+        return Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top))
     }
 
     private func countingRules(_ top: [String: Node], start: Instant, end: Instant) throws(PipelineError) -> CountingRules {
@@ -65,6 +65,42 @@ struct PipelineReader {
             partitions = value
         }
         return Pipeline.KafkaTopic(topic: topic, partitions: partitions)
+    }
+
+    private func signing(_ top: [String: Node]) throws(PipelineError) -> Pipeline.Signing? {
+        guard let node = top["signing"] else { return nil }
+        let section = try mapping(node, field: "signing", allowed: ["keyFile", "keyEnvironment", "publicKey"])
+        let file = try string(section, "keyFile", required: false, parent: "signing")
+        let variable = try string(section, "keyEnvironment", required: false, parent: "signing")
+        if file != nil, variable != nil {
+            throw error(section["keyEnvironment"], "signing", "give keyFile or keyEnvironment, not both: one key signs a pipeline")
+        }
+        if let file, file.contains("PRIVATE KEY") {
+            // Pipeline files are committed and published: a pasted key would be leaked.
+            throw error(section["keyFile"], "signing.keyFile", "must be the path of a PEM file, never the key itself")
+        }
+        if let variable, !Self.isEnvironmentName(variable) {
+            throw error(section["keyEnvironment"], "signing.keyEnvironment",
+                        "must be the name of an environment variable (A-Z, a-z, 0-9, '_', not starting with a digit)")
+        }
+        var publicKey: String?
+        if let text = try string(section, "publicKey", required: false, parent: "signing") {
+            guard let normalized = Pipeline.Signing.normalizedPublicKey(text) else {
+                throw error(section["publicKey"], "signing.publicKey",
+                            "must be base64 of the 32-byte Ed25519 public key, or a PEM PUBLIC KEY block")
+            }
+            publicKey = normalized
+        }
+        let key = file.map(Pipeline.KeySource.file) ?? variable.map(Pipeline.KeySource.environment)
+        guard key != nil || publicKey != nil else {
+            throw error(node, "signing", "needs keyFile or keyEnvironment, and may pin publicKey")
+        }
+        return Pipeline.Signing(key: key, publicKey: publicKey)
+    }
+
+    static func isEnvironmentName(_ text: String) -> Bool {
+        guard let first = text.utf8.first, !(48...57).contains(first), text.utf8.count <= 255 else { return false }
+        return text.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 
     // MARK: - Field readers

@@ -57,15 +57,13 @@ public final class Reporter: Service, Sendable {
         let connection = try await SealingConnection.open(url: url, logger: logger)
         do {
             try await standBy(on: connection, stopping: stopping)
+            var keyStored = try await checkPublicKey(on: connection)
             var sealer = Sealer(configuration: configuration)
             while !stopping(), !Task.isCancelled {
-                var next = sealer
                 let started = ContinuousClock.now
                 logger.debug("sealing round starting")
-                let outcome = try await connection.withRound { round in
-                    let outcome = try await next.run(round, now: self.configuration.clock())
-                    return (outcome, next)
-                }
+                let outcome = try await round(on: connection, sealer: sealer, storingKey: !keyStored)
+                keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
                 record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
                 logger.debug("sealing round done")
@@ -78,6 +76,50 @@ public final class Reporter: Service, Sendable {
             logger.debug("closed the reporter's session")
             throw error
         }
+    }
+
+    /// One sealing round in its own transaction; the sealer it returns is kept only once
+    /// that transaction committed. With `storingKey`, the pipeline's public key is written
+    /// in the round that leaves the chain non-empty, so the key commits with the first seal.
+    private func round(
+        on connection: SealingConnection, sealer: Sealer, storingKey: Bool
+    ) async throws -> (Sealer.Outcome, Sealer) {
+        var next = sealer
+        // The round's transaction reports every failure as a StoreError; a ReporterError
+        // (wrong chain, unsealable numbers) must reach `run` as itself to decide whether
+        // retrying can help.
+        var refusal: ReporterError?
+        do {
+            return try await connection.withRound { round in
+                do {
+                    let outcome = try await next.run(round, now: self.configuration.clock())
+                    if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
+                        try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
+                    }
+                    return (outcome, next)
+                } catch let error as ReporterError {
+                    refusal = error
+                    throw error
+                }
+            }
+        } catch {
+            throw refusal ?? error
+        }
+    }
+
+    private var publicKey: String { configuration.signingKey.publicKey.base64 }
+
+    /// Refuses to seal with another key than the one the pipeline's chain is signed with;
+    /// true when the pipeline's key is already stored.
+    private func checkPublicKey(on connection: SealingConnection) async throws -> Bool {
+        guard let stored = try await connection.storedPublicKey(pipeline: configuration.pipeline.id) else { return false }
+        guard stored == publicKey else {
+            throw ReporterError(.keyMismatch, """
+                pipeline \(configuration.pipeline.id) is sealed with public key \(stored), but this reporter's signing key \
+                has public key \(publicKey): start it with the pipeline's key (a chain signed by two keys cannot be verified)
+                """)
+        }
+        return true
     }
 
     private func standBy(on connection: SealingConnection, stopping: () -> Bool) async throws {

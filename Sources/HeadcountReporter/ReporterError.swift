@@ -6,6 +6,8 @@ public struct ReporterError: Error, Sendable, CustomStringConvertible {
         /// The stored chain does not continue under this pipeline and key (another key,
         /// changed rules, a broken link): sealing on would certify nonsense.
         case chainMismatch
+        /// The pipeline's snapshots are signed with another key than this reporter's.
+        case keyMismatch
         /// Numbers that cannot be sealed (e.g. `qualified` would decrease after late events).
         case unsealable
     }

@@ -120,5 +120,6 @@ enum Migrations {
             """,
         ]),
         certification,
+        pipelineKeys,
     ]
 }

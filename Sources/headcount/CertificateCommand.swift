@@ -21,9 +21,17 @@ struct CertificateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap("headcount.certificate")
         let pipeline = try self.pipeline.load()
-        let signingKey = try key.load()
+        let signingKey = try key.load(for: pipeline)
         let certificate = try await EventStore.withRunning(url: try database.url(), logger: logger) { store in
             try await store.migrate()
+            // The chain was signed with the key stored at its first seal: a certificate
+            // under any other key would not verify, so say which key is needed instead.
+            if let stored = try await store.storedPublicKey(pipeline: pipeline.id), stored != signingKey.publicKey.base64 {
+                throw ValidationError("""
+                    pipeline \(pipeline.id) is sealed with public key \(stored), but this signing key has public key \
+                    \(signingKey.publicKey.base64): use the pipeline's key
+                    """)
+            }
             return try await CertificateAssembly.load(store: store, pipeline: pipeline, publicKey: signingKey.publicKey)
         }
         guard !certificate.snapshots.isEmpty else {

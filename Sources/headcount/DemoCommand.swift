@@ -2,6 +2,7 @@ import ArgumentParser
 import HeadcountAdapters
 import HeadcountCertificate
 import HeadcountCore
+import HeadcountHTTP
 import HeadcountPipeline
 import HeadcountReporter
 import HeadcountSimulation
@@ -9,6 +10,7 @@ import HeadcountStore
 import HeadcountWorker
 import Kafka
 import Logging
+import ServiceLifecycle
 
 /// `headcount demo`: the seed event end to end on an embedded development broker.
 struct DemoCommand: AsyncParsableCommand {
@@ -42,6 +44,12 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the certificate folder is written.", valueName: "dir"))
     var out = "out/certificate"
 
+    @Option(help: ArgumentHelp("Port of the live dashboard served while the demo runs (0: any free port).", valueName: "port"))
+    var dashboardPort = 0
+
+    @Flag(help: "Serve no live dashboard.")
+    var noDashboard = false
+
     func run() async throws {
         let logger = logging.bootstrap("headcount.demo")
         let pipeline = try PipelineOption(pipeline: self.pipeline).load()
@@ -71,17 +79,53 @@ struct DemoCommand: AsyncParsableCommand {
             guard try await store.eventCount(pipeline: pipeline.id) == 0 else {
                 throw ValidationError("the database \(url) already holds events of \(pipeline.id): the demo needs a fresh database (scripts/demo.sh creates one)")
             }
-            let published = try await publish(events, pipeline: pipeline, brokers: cluster.bootstrapServers, logger: logger)
-            say("published \(published) events through the canonical adapter (acknowledged by the brokers)")
+            try await withDashboard(store: store, pipeline: pipeline, logger: logger) {
+                let published = try await publish(events, pipeline: pipeline, brokers: cluster.bootstrapServers, logger: logger)
+                say("published \(published) events through the canonical adapter (acknowledged by the brokers)")
 
-            var configuration = WorkerConfiguration(pipeline: pipeline, bootstrapServers: cluster.bootstrapServers)
-            configuration.concurrency = concurrency
-            configuration.stopWhenIdleFor = .seconds(3)
-            let worker = Worker(configuration: configuration, store: store, logger: logger)
-            try await worker.run()
-            try await report(store: store, pipeline: pipeline, distinctIDs: distinctIDs, events: events)
-            try await certify(store: store, pipeline: pipeline, url: url, logger: logger)
+                var configuration = WorkerConfiguration(pipeline: pipeline, bootstrapServers: cluster.bootstrapServers)
+                configuration.concurrency = concurrency
+                configuration.stopWhenIdleFor = .seconds(3)
+                let worker = Worker(configuration: configuration, store: store, logger: logger)
+                try await worker.run()
+                try await report(store: store, pipeline: pipeline, distinctIDs: distinctIDs, events: events)
+                try await certify(store: store, pipeline: pipeline, url: url, logger: logger)
+            }
         }
+    }
+
+    /// Runs `body` while the live dashboard serves; the dashboard stops when it returns,
+    /// so the demo still ends by itself. A dashboard that cannot start (port taken) is
+    /// logged and does not stop the demo.
+    private func withDashboard(store: EventStore, pipeline: Pipeline, logger: Logger, _ body: () async throws -> Void) async throws {
+        guard !noDashboard else { return try await body() }
+        var configuration = DashboardConfiguration()
+        configuration.port = dashboardPort
+        configuration.clock = Self.replayClock(pipeline)
+        let dashboard = DashboardServer(
+            pipeline: pipeline, store: store, configuration: configuration, logger: logger,
+            onListening: { port in print("demo: live dashboard at http://127.0.0.1:\(port)/ (served until the demo ends)") })
+        // In a service group of its own so that it ends by graceful shutdown, as under
+        // SIGTERM, rather than by cancellation.
+        let services = ServiceGroup(services: [dashboard], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            do {
+                try await body()
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+        }
+    }
+
+    /// The seed event is replayed after the fact: the processing clock runs one allowed
+    /// lateness ahead, so every partition counts as idle and the watermark passes the
+    /// window's end as soon as the workers are done, instead of after L of waiting.
+    static func replayClock(_ pipeline: Pipeline) -> @Sendable () -> Instant {
+        let lateness = pipeline.rules.allowedLateness
+        return { ReporterConfiguration.systemClock() + lateness + .seconds(1) }
     }
 
     private func publish(_ events: [Event], pipeline: Pipeline, brokers: String, logger: Logger) async throws -> Int {
@@ -119,11 +163,7 @@ struct DemoCommand: AsyncParsableCommand {
         let signingKey = SigningKey.generate()
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: signingKey)
         configuration.roundInterval = .milliseconds(200)
-        // The seed event is replayed after the fact: the reporter's processing clock runs one
-        // allowed lateness ahead, so every partition counts as idle and the watermark passes
-        // the window's end as soon as the workers are done, instead of after L of waiting.
-        let lateness = pipeline.rules.allowedLateness
-        configuration.clock = { ReporterConfiguration.systemClock() + lateness + .seconds(1) }
+        configuration.clock = Self.replayClock(pipeline)
         let reporter = Reporter(configuration: configuration, url: url, logger: logger)
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in

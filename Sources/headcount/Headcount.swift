@@ -20,6 +20,7 @@ struct Headcount: AsyncParsableCommand {
             CountCommand.self,
             ReportCommand.self,
             RecountCommand.self,
+            DashboardCommand.self,
             CertificateCommand.self,
             VerifyCommand.self,
             ProveCommand.self,

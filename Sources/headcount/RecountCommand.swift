@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountCertificate
+import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore
 import Logging
@@ -33,7 +34,7 @@ struct RecountCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap("headcount.recount")
         let pipeline = try self.pipeline.load()
-        let publicKey = try key.load()
+        let publicKey = try key.load(for: pipeline)
         let progress = Progress()
         let report = try await EventStore.withRunning(url: try database.url(), logger: logger) { store in
             try await store.migrate()
@@ -74,14 +75,14 @@ private struct Progress: Sendable {
 }
 
 /// The public key that signatures are checked with: `--public-key FILE` (PEM), else the
-/// public half of `--key FILE` / `HEADCOUNT_SIGNING_KEY`.
+/// key the pipeline pins (`signing.publicKey`), else the public half of the signing key.
 struct PublicKeyOption: ParsableArguments {
     @Option(help: ArgumentHelp("The pipeline's public key, a PEM file (as `openssl pkey -pubout` writes).", valueName: "file"))
     var publicKey: String?
 
     @OptionGroup var signingKey: SigningKeyOption
 
-    func load() throws -> PublicKey {
+    func load(for pipeline: Pipeline) throws -> PublicKey {
         if let publicKey {
             do {
                 return try PublicKey(pem: String(contentsOfFile: publicKey, encoding: .utf8))
@@ -89,9 +90,17 @@ struct PublicKeyOption: ParsableArguments {
                 throw ValidationError("cannot use the public key \(publicKey): \(error)")
             }
         }
-        guard signingKey.path != nil else {
-            throw ValidationError("no key to check signatures with: pass --public-key FILE, --key FILE or set HEADCOUNT_SIGNING_KEY")
+        // The pin is the published key: checking against it needs no private key at all.
+        if let pinned = pipeline.signing?.publicKey {
+            do {
+                return try PublicKey(base64: pinned)
+            } catch {
+                throw ValidationError("the pipeline's signing.publicKey cannot be used: \(error)")
+            }
         }
-        return try signingKey.load().publicKey
+        guard signingKey.isGiven || pipeline.signing?.key != nil else {
+            throw ValidationError("no key to check signatures with: pass --public-key FILE or --key FILE, pin signing.publicKey in the pipeline, or set HEADCOUNT_SIGNING_KEY")
+        }
+        return try signingKey.load(for: pipeline).publicKey
     }
 }

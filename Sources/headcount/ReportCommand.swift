@@ -34,7 +34,8 @@ struct ReportCommand: AsyncParsableCommand {
         let logger = logging.bootstrap("headcount.report")
         // Both load before anything starts: a missing key is a start-up error, not a
         // reporter that runs and never seals.
-        var configuration = ReporterConfiguration(pipeline: try pipeline.load(), signingKey: try key.load())
+        let pipeline = try self.pipeline.load()
+        var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
         configuration.roundInterval = .milliseconds(Int64(interval * 1000))
         let url = try database.url()
         let store = EventStore(url: url, maximumConnections: 2, logger: logger)

@@ -1,5 +1,7 @@
 import ArgumentParser
 import HeadcountHTTP
+import HeadcountPipeline
+import HeadcountReporter
 import HeadcountStore
 import HeadcountWorker
 import Logging
@@ -16,6 +18,7 @@ struct WorkCommand: AsyncParsableCommand {
     @OptionGroup var brokers: BrokersOption
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var key: SigningKeyOption
 
     @Option(help: "Consumers in this process.")
     var concurrency = 1
@@ -44,9 +47,19 @@ struct WorkCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Address the /metrics endpoint listens on.", valueName: "host"))
     var metricsHost = "127.0.0.1"
 
+    @Flag(help: ArgumentHelp(
+        "Also run the reporter here, sealing buckets as the watermark passes them (the advisory lock still lets one process seal a pipeline at a time).",
+        discussion: "The signing key comes from --key, the pipeline's signing: section or $HEADCOUNT_SIGNING_KEY."))
+    var report = false
+
+    @Option(help: ArgumentHelp("With --report: seconds between sealing rounds.", valueName: "seconds"))
+    var reportInterval: Double = 1
+
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 100000") }
+        guard report || key.key == nil else { throw ValidationError("--key is only used with --report") }
+        guard reportInterval >= 0.05, reportInterval <= 3600 else { throw ValidationError("--report-interval must be from 0.05 to 3600 seconds") }
     }
 
     func run() async throws {
@@ -59,12 +72,21 @@ struct WorkCommand: AsyncParsableCommand {
         configuration.stopWhenIdleFor = stopWhenIdle.map { .milliseconds(Int64($0 * 1000)) }
         configuration.kafkaProperties = try brokers.properties()
         configuration.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
-        let store = EventStore(url: try database.url(), maximumConnections: concurrency + 2, logger: logger)
+        let url = try database.url()
+        // The key loads before anything starts: a missing key is a start-up error, not a
+        // reporter that runs and never seals.
+        let reporter = try report ? makeReporter(pipeline: configuration.pipeline, url: url, logger: logger) : nil
+        let store = EventStore(url: url, maximumConnections: concurrency + 2, logger: logger)
         let worker = Worker(configuration: configuration, store: store, logger: logger)
         let migrator = Migrator(store: store, worker: worker)
         // The store's pool first: services stop in reverse order, so the pool outlives the
         // worker's last commit.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: store)]
+        if let reporter {
+            // Its own session holds the sealing lock; it stops after the worker, letting the
+            // round in flight commit. A refusal (another key) fails the whole process.
+            services.append(.init(service: MigratedReporter(store: store, reporter: reporter), successTerminationBehavior: .ignore))
+        }
         if !noMetrics {
             let registry = MetricsServer.bootstrapMetrics()
             services.append(.init(service: MetricsServer(
@@ -82,6 +104,18 @@ struct WorkCommand: AsyncParsableCommand {
         try await ServiceGroup(configuration: group).run()
         let totals = worker.statistics.snapshot
         print("stored \(totals.inserted) new events in \(totals.batches) batches (\(totals.duplicates) duplicates, \(totals.deadLetters + totals.conflictingDuplicates + totals.rejected) dead letters)")
+        if let status = reporter?.status {
+            print("reporter stopped: \(status.sealedBuckets) buckets sealed (\(status.sealedByThisReporter) by this process), \(status.amendments) amendments")
+        }
+    }
+
+    private func makeReporter(pipeline: Pipeline, url: DatabaseURL, logger: Logger) throws -> Reporter {
+        var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
+        configuration.roundInterval = .milliseconds(Int64(reportInterval * 1000))
+        logger.info("reporter starting", metadata: [
+            "pipeline": "\(pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
+        ])
+        return Reporter(configuration: configuration, url: url, logger: logger)
     }
 }
 
