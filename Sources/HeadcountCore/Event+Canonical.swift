@@ -18,15 +18,13 @@ public enum CanonicalEvent {
             throw EventRejection(.tooLarge, "\(bytes.count) bytes, at most \(maximumSize) allowed")
         }
         var scanner = FlatJSONScanner(Array(bytes))
-        return try event(from: scanner.object(fields: fieldBytes))
+        return try event(from: scanner.object(fields: fields))
     }
 
     /// Decodes from a `String` (one NDJSON line).
     public static func decode(line: String) throws(EventRejection) -> Event {
         try decode(Array(line.utf8))
     }
-
-    private static let fieldBytes = fields.map { Array($0.utf8) }
 
     /// `values` in the order of `fields`.
     private static func event(from values: [String?]) throws(EventRejection) -> Event {

@@ -13,7 +13,7 @@ struct FlatJSONScanner {
     /// No dictionary is built: this runs once per event a worker reads. An unknown key is
     /// reported only once the whole object has scanned, so malformed JSON is always called
     /// malformed.
-    mutating func object(fields names: [[UInt8]]) throws(EventRejection) -> [String?] {
+    mutating func object(fields names: [String]) throws(EventRejection) -> [String?] {
         skipWhitespace()
         guard consume(UInt8(ascii: "{")) else { throw malformed("expected a JSON object") }
         var values = [String?](repeating: nil, count: names.count)
@@ -22,9 +22,10 @@ struct FlatJSONScanner {
         if consume(UInt8(ascii: "}")) { return try finish(values, unknown: unknown) }
         repeat {
             skipWhitespace()
-            // Keys of canonical events fit a small string, which needs no allocation.
+            // Keys of canonical events fit a small string, which needs no allocation and
+            // compares as two machine words.
             let key = try string()
-            let field = names.firstIndex { $0.elementsEqual(key.utf8) }
+            let field = names.firstIndex(of: key)
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw malformed("expected ':'") }
             skipWhitespace()
@@ -85,14 +86,20 @@ struct FlatJSONScanner {
         guard consume(UInt8(ascii: "\"")) else { throw malformed("expected a string") }
         let start = index
         // Fast path: no escapes, valid UTF-8 checked by String(validating:).
+        var seen: UInt8 = 0
         while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") {
             guard bytes[index] >= 0x20 else { throw malformed("control character in a string") }
+            seen |= bytes[index]
             index += 1
         }
         guard index < bytes.count else { throw malformed("unterminated string") }
         guard bytes[index] == UInt8(ascii: "\\") else {
-            // No escapes, the common case: the string straight from the bytes, no copy between.
-            let text = String(validating: bytes[start..<index], as: UTF8.self)
+            // No escapes, the common case: the string straight from the bytes. ASCII is valid
+            // UTF-8 as it is, and decoding it skips the generic validation, which is not
+            // specialised here and would cost a metadata lookup per string.
+            let text = seen < 0x80
+                ? bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<index]), as: UTF8.self) }
+                : String(validating: bytes[start..<index], as: UTF8.self)
             index += 1  // closing quote
             guard let text else { throw malformed("invalid UTF-8 in a string") }
             return text
