@@ -62,8 +62,9 @@ public final class Reporter: Service, Sendable {
                 var next = sealer
                 let started = ContinuousClock.now
                 logger.debug("sealing round starting")
+                let fence = try await connection.contributionFence()
                 let outcome = try await connection.withRound { round in
-                    let outcome = try await next.run(round, now: self.configuration.clock())
+                    let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence)
                     return (outcome, next)
                 }
                 sealer = outcome.1

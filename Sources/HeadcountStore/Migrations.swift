@@ -120,5 +120,7 @@ enum Migrations {
             """,
         ]),
         certification,
+        participantIndex,
+        membershipChanges,
     ]
 }
