@@ -111,15 +111,19 @@ public struct SealingRound: Sendable {
         return gaps
     }
 
-    /// The participants qualified at the end of `bucket` by the stored presence, in any order.
+    /// The participants qualified at the end of `bucket` by the stored presence, bytewise sorted.
+    ///
+    /// One array value rather than one row per participant: at a million participants the
+    /// per-row decoding dominated the seal. The "C" collation compares bytes, the order of
+    /// the Merkle leaves, so the tree's own sort finds the list already sorted.
     public func qualifiedParticipants(pipeline: String, atEndOf bucket: Int) async throws -> [String] {
         var keys: [String] = []
         let rows = try await connection.query(
             """
-            SELECT participant FROM headcount.presence
+            SELECT coalesce(array_agg(participant ORDER BY participant COLLATE "C"), '{}') FROM headcount.presence
             WHERE pipeline = \(pipeline) AND qualified_bucket IS NOT NULL AND qualified_bucket <= \(bucket)
             """, logger: logger)
-        for try await key in rows.decode(String.self) { keys.append(key) }
+        for try await list in rows.decode([String].self) { keys = list }
         return keys
     }
 
