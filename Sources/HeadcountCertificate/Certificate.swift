@@ -48,7 +48,9 @@ public struct Certificate: Sendable {
         self.amendments = amendments
         self.incomplete = incomplete
         let last = snapshots.count - 1
-        self.participants = QualifiedParticipant.sorted(participants.filter { $0.bucket <= last })
+        self.participants = QualifiedParticipant.sorted(participants.filter { $0.bucket <= last }.map {
+            QualifiedParticipant(key: $0.key, bucket: $0.bucket, changes: $0.changes.filter { $0 <= last })
+        })
     }
 
     /// A certificate of a whole chain, with its signing key's public half.

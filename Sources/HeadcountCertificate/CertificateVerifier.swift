@@ -6,8 +6,8 @@ import HeadcountCore
 ///
 /// Checks: the chain from the genesis hash of the rules, every hash recomputed, every
 /// signature, every bucket's `participants_root` and `qualified` against participants.txt,
-/// that unique and qualified never decrease, the stated result, the amendments and the
-/// document seal.
+/// that unique and qualified never decrease unless an amendment of the previous bucket
+/// explains it, the stated result, the amendments and the document seal.
 public struct CertificateVerifier: Sendable {
     public var directory: String
     /// When set, the certificate must publish exactly this key (obtained independently).

@@ -1,19 +1,32 @@
 import HeadcountCore
 
-/// A qualified participant and the first bucket at whose end it is qualified.
+/// A certified participant: the first bucket whose root includes it, and the later buckets
+/// at which it leaves and re-enters the certified roots.
 ///
-/// Qualified sets only grow (COUNTING.md section 3), so the set at E_m is exactly the
-/// participants with `bucket` ≤ m: one line per participant in participants.txt lets a
-/// verifier rebuild every bucket's `participants_root`.
+/// Qualified sets only grow under COUNTING.md section 3, so without late events the set at
+/// E_m is exactly the participants with `bucket` ≤ m. A late leave can shorten a sealed
+/// participant's presence below Q (or to nothing); the buckets sealed afterwards certify the
+/// corrected set without it (docs/certificate.md, "Decreases"), which `changes` records, so a
+/// verifier can still rebuild every bucket's `participants_root` from participants.txt.
 public struct QualifiedParticipant: Sendable, Hashable {
     /// The participant key (pseudonymous identity), compared and sorted bytewise.
     public var key: String
     /// m of the first bucket whose E_m finds the participant qualified.
     public var bucket: Int
+    /// Later buckets, increasing, from which the participant is out of the roots, back in,
+    /// out … (usually empty).
+    public var changes: [Int]
 
-    public init(key: String, bucket: Int) {
+    public init(key: String, bucket: Int, changes: [Int] = []) {
         self.key = key
         self.bucket = bucket
+        self.changes = changes
+    }
+
+    /// Whether the root of bucket `m` includes the participant.
+    public func isMember(atEndOf m: Int) -> Bool {
+        guard bucket <= m else { return false }
+        return changes.lazy.filter { $0 <= m }.count.isMultiple(of: 2)
     }
 
     /// Sorted bytewise by key, the order of the Merkle leaves and of participants.txt.
@@ -23,22 +36,22 @@ public struct QualifiedParticipant: Sendable, Hashable {
 
     /// The keys qualified at the end of bucket `m`, in bytewise order.
     public static func keys(in sortedList: [QualifiedParticipant], atEndOf m: Int) -> [String] {
-        sortedList.filter { $0.bucket <= m }.map(\.key)
+        sortedList.filter { $0.isMember(atEndOf: m) }.map(\.key)
     }
 
     /// Every bucket's `participants_root`, for buckets 0 ..< `bucketCount`.
     ///
     /// Leaf hashes are computed once and a root is rebuilt only for buckets in which
-    /// somebody qualified; in the other buckets the set, hence the root, is unchanged.
+    /// somebody entered or left; in the other buckets the set, hence the root, is unchanged.
     public static func roots(of sortedList: [QualifiedParticipant], bucketCount: Int) -> [String] {
         let leaves = sortedList.map { MerkleTree.leafHash(Array($0.key.utf8)) }
-        let arrivals = Set(sortedList.map(\.bucket))
+        let arrivals = Set(sortedList.flatMap { [$0.bucket] + $0.changes })
         var roots: [String] = []
         roots.reserveCapacity(max(0, bucketCount))
         var current = MerkleTree(leafHashes: []).rootHex
         for m in 0..<max(0, bucketCount) {
             if arrivals.contains(m) {
-                let members = sortedList.indices.filter { sortedList[$0].bucket <= m }.map { leaves[$0] }
+                let members = sortedList.indices.filter { sortedList[$0].isMember(atEndOf: m) }.map { leaves[$0] }
                 current = MerkleTree(leafHashes: members).rootHex
             }
             roots.append(current)
@@ -55,7 +68,9 @@ extension BatchCount {
     }
 }
 
-/// participants.txt: one line per qualified participant, `KEY<TAB>BUCKET`, bytewise by key.
+/// participants.txt: one line per certified participant, `KEY<TAB>BUCKET`, then
+/// `<TAB>BUCKET` for each later change of membership (see `QualifiedParticipant.changes`),
+/// bytewise by key.
 ///
 /// Keys are written verbatim except the bytes that would break the line format: `%`,
 /// control characters (tab, newline …) and DEL become `%XX` (uppercase hex), so ordinary
@@ -64,7 +79,9 @@ enum ParticipantList {
     static func text(_ sortedList: [QualifiedParticipant]) -> String {
         var out = ""
         for participant in sortedList {
-            out += escape(participant.key) + "\t" + String(participant.bucket) + "\n"
+            out += escape(participant.key) + "\t" + String(participant.bucket)
+            for change in participant.changes { out += "\t" + String(change) }
+            out += "\n"
         }
         return out
     }
@@ -112,16 +129,18 @@ enum ParticipantList {
                 continue
             }
             let fields = text.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count == 2, let key = unescape(fields[0]), !key.isEmpty,
-                  let bucket = Int(fields[1]), bucket >= 0
+            let buckets = fields.dropFirst().map { Int($0) }
+            guard fields.count >= 2, let key = unescape(fields[0]), !key.isEmpty,
+                  let bucket = buckets[0], bucket >= 0, buckets.allSatisfy({ $0 != nil }),
+                  zip(buckets, buckets.dropFirst()).allSatisfy({ $0! < $1! })
             else {
-                problems.append((offset + 1, "not KEY<TAB>BUCKET"))
+                problems.append((offset + 1, "not KEY<TAB>BUCKET[<TAB>BUCKET…] with increasing buckets"))
                 continue
             }
             if let last = participants.last, !last.key.bytewisePrecedes(key) {
                 problems.append((offset + 1, "not after the previous line in bytewise order (or a repeat)"))
             }
-            participants.append(QualifiedParticipant(key: key, bucket: bucket))
+            participants.append(QualifiedParticipant(key: key, bucket: bucket, changes: buckets.dropFirst().map { $0! }))
         }
         return (participants, problems)
     }

@@ -5,20 +5,26 @@ import HeadcountCore
 /// Each snapshot's `prev_hash` is the previous snapshot's `hash`, and bucket 0's is the
 /// pipeline's genesis hash, so the rules, every number and their order are bound together:
 /// changing anything breaks every later link. Sealing refuses snapshots that the verifier
-/// would reject (out of order, wrong bucket start, decreasing unique or qualified).
+/// would reject (out of order, wrong bucket start, a decrease of unique or qualified that
+/// no amendment of the previous bucket explains).
 public struct SnapshotChain: Sendable {
     public let pipeline: PipelineCanonicalForm
     /// The sealed snapshots, bucket 0 first.
     public private(set) var snapshots: [CertifiedSnapshot]
+    /// Per sealed bucket, the corrected numbers of its amendments in recorded order.
+    public private(set) var corrections: [Int: [BucketNumbers]]
     private let signingKey: SigningKey
 
-    /// A chain with nothing sealed yet, or continuing `sealed` (e.g. after a restart); the
-    /// continued snapshots are checked link by link and must be signed by `signingKey`.
+    /// A chain with nothing sealed yet, or continuing `sealed` (e.g. after a restart) with
+    /// the amendments recorded so far; the continued snapshots are checked link by link and
+    /// must be signed by `signingKey`.
     public init(
-        pipeline: PipelineCanonicalForm, signingKey: SigningKey, continuing sealed: [CertifiedSnapshot] = []
+        pipeline: PipelineCanonicalForm, signingKey: SigningKey, continuing sealed: [CertifiedSnapshot] = [],
+        corrections: [Int: [BucketNumbers]] = [:]
     ) throws(CertificateError) {
         self.pipeline = pipeline
         self.signingKey = signingKey
+        self.corrections = corrections
         snapshots = []
         for snapshot in sealed {
             try check(snapshot.payload)
@@ -59,6 +65,12 @@ public struct SnapshotChain: Sendable {
         return snapshot
     }
 
+    /// Records an amendment of a sealed bucket: the next snapshot may then be lower than
+    /// the certified numbers, down to these (COUNTING.md section 4, docs/certificate.md).
+    public mutating func amend(_ corrected: BucketNumbers) {
+        corrections[corrected.bucket, default: []].append(corrected)
+    }
+
     /// Seals every bucket of a finished count, from bucket `nextBucket` on.
     public mutating func sealAll(_ buckets: [BucketNumbers], participants sortedList: [QualifiedParticipant]) throws(CertificateError) {
         let roots = QualifiedParticipant.roots(of: sortedList, bucketCount: buckets.count)
@@ -69,7 +81,8 @@ public struct SnapshotChain: Sendable {
 
     private func check(_ payload: SnapshotPayload) throws(CertificateError) {
         let previous = snapshots.last?.payload
-        var reasons = SnapshotRules.problems(payload, position: snapshots.count, previous: previous, pipeline: pipeline)
+        var reasons = SnapshotRules.problems(
+            payload, position: snapshots.count, previous: previous, corrections: corrections[payload.bucket - 1] ?? [], pipeline: pipeline)
         if payload.prevHash != headHash { reasons.append("prev_hash is not the hash of the previous link") }
         if let first = reasons.first {
             throw CertificateError(.invalidSnapshot, "bucket \(payload.bucket): \(first)")
@@ -80,9 +93,11 @@ public struct SnapshotChain: Sendable {
 /// The checks every snapshot must pass, shared by sealing and verification.
 enum SnapshotRules {
     /// Plain-words reasons why `payload` cannot be link `position` of `pipeline`'s chain
-    /// after `previous` (nil for the first link, or when the previous one is unreadable).
+    /// after `previous` (nil for the first link, or when the previous one is unreadable),
+    /// whose amendments corrected it to `corrections`.
     static func problems(
-        _ payload: SnapshotPayload, position: Int, previous: SnapshotPayload?, pipeline: PipelineCanonicalForm
+        _ payload: SnapshotPayload, position: Int, previous: SnapshotPayload?, corrections: [BucketNumbers] = [],
+        pipeline: PipelineCanonicalForm
     ) -> [String] {
         var reasons: [String] = []
         let rules = pipeline.rules
@@ -99,12 +114,33 @@ enum SnapshotRules {
         if payload.peak > payload.active { reasons.append("peak \(payload.peak) exceeds active \(payload.active)") }
         if payload.active > payload.unique { reasons.append("active \(payload.active) exceeds unique \(payload.unique)") }
         if payload.qualified > payload.unique { reasons.append("qualified \(payload.qualified) exceeds unique \(payload.unique)") }
-        if let previous {
-            if payload.unique < previous.unique { reasons.append("unique decreased from \(previous.unique) to \(payload.unique)") }
-            if payload.qualified < previous.qualified {
-                reasons.append("qualified decreased from \(previous.qualified) to \(payload.qualified)")
-            }
+        if let previous, let reason = SnapshotChain.unexplainedDecrease(payload.numbers, after: previous.numbers, corrections: corrections) {
+            reasons.append(reason)
         }
         return reasons
+    }
+}
+
+extension SnapshotChain {
+    /// Why `next` cannot follow `previous` (certified, then corrected by `corrections`),
+    /// or nil when it can.
+    ///
+    /// unique and qualified never decrease (COUNTING.md section 3), but a sealed snapshot is
+    /// never changed (section 4): when late events lowered bucket m−1, its amendment carries
+    /// the corrected numbers and bucket m is sealed with the corrected ones. So bucket m
+    /// must be at least one standing of bucket m−1: its certified numbers or the corrected
+    /// numbers of one of its amendments, unique and qualified together (docs/certificate.md,
+    /// "Decreases"). Any other decrease is refused.
+    public static func unexplainedDecrease(
+        _ next: BucketNumbers, after previous: BucketNumbers, corrections: [BucketNumbers]
+    ) -> String? {
+        let standings = [previous] + corrections
+        guard !standings.contains(where: { next.unique >= $0.unique && next.qualified >= $0.qualified }) else { return nil }
+        var changes: [String] = []
+        if next.unique < previous.unique { changes.append("unique decreased from \(previous.unique) to \(next.unique)") }
+        if next.qualified < previous.qualified { changes.append("qualified decreased from \(previous.qualified) to \(next.qualified)") }
+        let why = corrections.isEmpty
+            ? " and no amendment of bucket \(previous.bucket) explains it" : ", below every amendment of bucket \(previous.bucket)"
+        return changes.joined(separator: ", ") + why
     }
 }

@@ -17,8 +17,8 @@ extension VerificationRun {
         if document["participants"]?["count"]?.integerValue != Int64(list.count) {
             problem(.participants(line: nil), .countMismatch, "the file has \(list.count) participants, not the stated count")
         }
-        for (offset, participant) in list.enumerated() where participant.bucket >= snapshots.count {
-            problem(.participants(line: offset + 1), .inconsistent, "qualified in bucket \(participant.bucket), after the last sealed bucket")
+        for (offset, participant) in list.enumerated() where ([participant.bucket] + participant.changes).last! >= snapshots.count {
+            problem(.participants(line: offset + 1), .inconsistent, "enters or leaves in a bucket after the last sealed bucket")
         }
         checkRoots(list)
     }
@@ -28,8 +28,13 @@ extension VerificationRun {
         // so that every later bucket is still checked on its own merits.
         let sortedList = QualifiedParticipant.sorted(list)
         let roots = QualifiedParticipant.roots(of: sortedList, bucketCount: snapshots.count)
+        // +1 where a participant enters the roots, −1 where it leaves (docs/certificate.md, "Decreases").
         var arrivals = [Int](repeating: 0, count: snapshots.count)
-        for participant in sortedList where participant.bucket < snapshots.count { arrivals[participant.bucket] += 1 }
+        for participant in sortedList {
+            for (index, m) in ([participant.bucket] + participant.changes).enumerated() where m < snapshots.count {
+                arrivals[m] += index.isMultiple(of: 2) ? 1 : -1
+            }
+        }
         var qualified = 0
         for (m, payload) in snapshots.enumerated() {
             qualified += arrivals[m]

@@ -74,6 +74,11 @@ struct VerificationRun {
             problem(.certificate, .malformed, "\"snapshots\" is not an array")
             return
         }
+        // Amendments are checked on their own later; here they only explain decreases.
+        var corrections: [Int: [BucketNumbers]] = [:]
+        for item in document["amendments"]?.arrayValue ?? [] {
+            if let amendment = try? Amendment(json: item) { corrections[amendment.bucket, default: []].append(amendment.corrected) }
+        }
         var previous: (payload: SnapshotPayload, hash: String)?
         for (position, item) in items.enumerated() {
             guard let snapshot = try? CertifiedSnapshot(json: item) else {
@@ -82,7 +87,7 @@ struct VerificationRun {
                 previous = nil
                 continue
             }
-            checkSnapshot(snapshot, position: position, previous: previous)
+            checkSnapshot(snapshot, position: position, previous: previous, corrections: corrections[position - 1] ?? [])
             if let reason = item["incomplete"], reason.stringValue == nil {
                 problem(.bucket(position), .malformed, "\"incomplete\" must be a plain-words reason")
             }
@@ -94,7 +99,9 @@ struct VerificationRun {
         checkCoverage(document, sealed: items.count)
     }
 
-    private mutating func checkSnapshot(_ snapshot: CertifiedSnapshot, position: Int, previous: (payload: SnapshotPayload, hash: String)?) {
+    private mutating func checkSnapshot(
+        _ snapshot: CertifiedSnapshot, position: Int, previous: (payload: SnapshotPayload, hash: String)?, corrections: [BucketNumbers]
+    ) {
         let payload = snapshot.payload
         if payload.hash != snapshot.hash {
             problem(.bucket(position), .hashMismatch, "\"hash\" is not the SHA-256 of the snapshot's content")
@@ -110,7 +117,9 @@ struct VerificationRun {
             problem(.bucket(position), .badSignature, "the signature does not verify under the published public key")
         }
         if let pipeline {
-            for reason in SnapshotRules.problems(payload, position: position, previous: previous?.payload, pipeline: pipeline) {
+            let reasons = SnapshotRules.problems(
+                payload, position: position, previous: previous?.payload, corrections: corrections, pipeline: pipeline)
+            for reason in reasons {
                 problem(.bucket(position), .inconsistent, reason)
             }
         }

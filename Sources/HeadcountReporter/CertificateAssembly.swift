@@ -24,7 +24,7 @@ public enum CertificateAssembly {
                 Amendment(bucket: $0.bucket, certified: $0.certified, corrected: $0.corrected, reason: $0.reason, events: $0.events)
             },
             incomplete: IncompleteBuckets.flags(snapshots: snapshots, gaps: gaps),
-            participants: participants.map { QualifiedParticipant(key: $0.participant, bucket: $0.bucket) })
+            participants: participants.map { QualifiedParticipant(key: $0.participant, bucket: $0.bucket, changes: $0.changes) })
     }
 
     /// Reads everything from the store and builds the certificate.

@@ -9,7 +9,9 @@ import HeadcountStore
 /// workers' incremental engine shares), then checks, bucket by bucket: the stored hash
 /// against the snapshot's fields, the chain link, the signature under the pipeline's public
 /// key, and that the recounted numbers equal the certified ones or, where late events
-/// changed them, the bucket's latest amendment. Anything else is a failure naming the bucket.
+/// changed them, the bucket's latest amendment; and that unique and qualified decrease from
+/// one snapshot to the next only where an amendment of the earlier bucket explains it.
+/// Anything else is a failure naming the bucket.
 public enum Recount {
     public static func check(
         pipeline: Pipeline, events: [Event], snapshots: [StoredSnapshot], amendments: [StoredAmendment],
@@ -30,6 +32,10 @@ public enum Recount {
                 line.certified = snapshot.numbers
                 line.problems = chainProblems(snapshot, position: m, previousHash: previousHash, canonical: canonical, publicKey: publicKey)
                 line.problems += numberProblems(line, root: roots[m], sealedRoot: snapshot.participantsRoot)
+                if m > 0, let reason = SnapshotChain.unexplainedDecrease(
+                    snapshot.numbers, after: snapshots[m - 1].numbers, corrections: (amendmentsByBucket[m - 1] ?? []).map(\.corrected)) {
+                    line.problems.append(reason)
+                }
                 previousHash = snapshot.hash
             } else if !line.amendments.isEmpty {
                 line.problems.append("amendments exist for a bucket that is not sealed")

@@ -62,7 +62,8 @@ public final class Reporter: Service, Sendable {
             while !stopping(), !Task.isCancelled {
                 let started = ContinuousClock.now
                 logger.debug("sealing round starting")
-                let outcome = try await round(on: connection, sealer: sealer, storingKey: !keyStored)
+                let fence = try await connection.contributionFence()
+                let outcome = try await round(on: connection, sealer: sealer, fence: fence, storingKey: !keyStored)
                 keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
                 record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
@@ -82,7 +83,7 @@ public final class Reporter: Service, Sendable {
     /// that transaction committed. With `storingKey`, the pipeline's public key is written
     /// in the round that leaves the chain non-empty, so the key commits with the first seal.
     private func round(
-        on connection: SealingConnection, sealer: Sealer, storingKey: Bool
+        on connection: SealingConnection, sealer: Sealer, fence: ContributionFence, storingKey: Bool
     ) async throws -> (Sealer.Outcome, Sealer) {
         var next = sealer
         // The round's transaction reports every failure as a StoreError; a ReporterError
@@ -92,7 +93,7 @@ public final class Reporter: Service, Sendable {
         do {
             return try await connection.withRound { round in
                 do {
-                    let outcome = try await next.run(round, now: self.configuration.clock())
+                    let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence)
                     if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
                         try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
                     }

@@ -15,11 +15,16 @@ struct Sealer: Sendable {
     /// numbers, else the certified ones) and the Kafka positions they counted.
     var standing: [Int: (numbers: BucketNumbers, seen: [Int32: Int64])] = [:]
     /// The Kafka positions the last round counted: when nothing moved since and no bucket
-    /// is due, the round has nothing to do and skips re-summing the contributions.
+    /// is due, the round has nothing to do and skips the amendment check.
     var lastSeen: [Int32: Int64]?
+    /// The contributions summed so far; each round adds only the rows stored since.
+    var feed: ContributionFeed
+    /// Who the last sealed root covers (`headcount.certified_participants` and its changes).
+    var membership = CertifiedMembership()
 
     init(configuration: ReporterConfiguration) {
         self.configuration = configuration
+        feed = ContributionFeed(rules: configuration.pipeline.rules)
     }
 
     /// What a round did, for logs, status and the benchmark.
@@ -36,26 +41,31 @@ struct Sealer: Sendable {
     /// this pipeline's rules and key.
     mutating func load(_ round: SealingRound) async throws {
         let stored = try await round.snapshots(pipeline: pipelineID)
+        let amendments = try await round.amendments(pipeline: pipelineID)
         let certified = stored.map {
             CertifiedSnapshot(
                 payload: SnapshotPayload(pipeline: $0.pipeline, numbers: $0.numbers, participantsRoot: $0.participantsRoot, prevHash: $0.prevHash),
                 hash: $0.hash, signature: $0.signature)
         }
         do {
-            chain = try SnapshotChain(pipeline: configuration.canonicalPipeline, signingKey: configuration.signingKey, continuing: certified)
+            chain = try SnapshotChain(
+                pipeline: configuration.canonicalPipeline, signingKey: configuration.signingKey, continuing: certified,
+                corrections: Dictionary(grouping: amendments.map(\.corrected), by: \.bucket))
         } catch {
             throw ReporterError(.chainMismatch, "the stored snapshots do not continue under this pipeline file and signing key: \(error)")
         }
+        membership = CertifiedMembership(try await round.certifiedParticipants(pipeline: pipelineID))
         standing = [:]
         for snapshot in stored { standing[snapshot.bucket] = (snapshot.numbers, snapshot.seenOffsets) }
-        for amendment in try await round.amendments(pipeline: pipelineID) {
+        for amendment in amendments {
             standing[amendment.bucket] = (amendment.corrected, amendment.seenOffsets)
         }
     }
 
-    /// Runs one round inside `round`'s transaction.
-    mutating func run(_ round: SealingRound, now: Instant) async throws -> Outcome {
+    /// Runs one round inside `round`'s transaction; `fence` was taken just before it began.
+    mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence) async throws -> Outcome {
         if chain == nil { try await load(round) }
+        try await feed.advance(round, pipeline: pipelineID, to: fence)
         let progress = try await round.partitionActivity(pipeline: pipelineID)
         let watermark = Watermark.compute(progress: progress, now: now, allowedLateness: rules.allowedLateness)
         var outcome = Outcome(watermark: watermark)
@@ -64,7 +74,7 @@ struct Sealer: Sendable {
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
         guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
         lastSeen = seen
-        let numbers = try await round.contributedNumbers(pipeline: pipelineID, rules: rules)
+        let numbers = feed.numbers()
         outcome.amended = try await amend(round, numbers: numbers, sealedCount: sealedCount, seen: seen)
         guard sealable > sealedCount else { return outcome }
         let incomplete = IncompleteBuckets.reason(gaps: try await round.retentionGaps(pipeline: pipelineID))
@@ -79,20 +89,24 @@ struct Sealer: Sendable {
         _ round: SealingRound, _ numbers: BucketNumbers, watermark: Instant, incomplete: String?, seen: [Int32: Int64]
     ) async throws {
         let participants = try await round.qualifiedParticipants(pipeline: pipelineID, atEndOf: numbers.bucket)
+        let (newcomers, changed) = membership.difference(to: participants)
         let snapshot: CertifiedSnapshot
         do {
             guard var chain else { return }
             snapshot = try chain.seal(numbers, qualifiedParticipants: participants)
             self.chain = chain
         } catch {
-            // Happens when late events lowered unique or qualified below a sealed bucket's:
-            // the chain cannot certify a decrease, and clamping would certify a wrong number.
+            // The chain refuses a decrease of unique or qualified that no amendment explains:
+            // the contributions and the amendments disagree, and clamping would certify a
+            // wrong number.
             throw ReporterError(.unsealable, "cannot seal bucket \(numbers.bucket): \(error)")
         }
         try await round.insert(StoredSnapshot(
             pipeline: pipelineID, numbers: numbers, participantsRoot: snapshot.payload.participantsRoot,
             prevHash: snapshot.payload.prevHash, hash: snapshot.hash, signature: snapshot.signature,
-            watermark: watermark, sealedAt: watermark, incomplete: incomplete, seenOffsets: seen))
+            watermark: watermark, sealedAt: watermark, incomplete: incomplete, seenOffsets: seen),
+            newcomers: newcomers, changed: changed)
+        membership.advance(newcomers: newcomers, changed: changed)
         standing[numbers.bucket] = (numbers, seen)
     }
 
@@ -112,6 +126,8 @@ struct Sealer: Sendable {
                 sequence: 0, pipeline: pipelineID, certified: certified, corrected: numbers[m], detectedAt: Instant(milliseconds: 0),
                 reason: Self.reason(from: current.numbers, to: numbers[m], late: late), events: late.ids, seenOffsets: seen))
             standing[m] = (numbers[m], seen)
+            // The next seal may now go below the certified numbers, down to these.
+            chain?.amend(numbers[m])
             amended.append(m)
         }
         return amended

@@ -62,9 +62,14 @@ enum CertificationQueries {
     static func certifiedParticipants(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> [CertifiedParticipant] {
         var result: [CertifiedParticipant] = []
         let rows = try await connection.query(
-            "SELECT participant, bucket FROM headcount.certified_participants WHERE pipeline = \(pipeline)", logger: logger)
-        for try await (participant, bucket) in rows.decode((String, Int).self) {
-            result.append(CertifiedParticipant(participant: participant, bucket: bucket))
+            """
+            SELECT c.participant, c.bucket,
+                   ARRAY(SELECT g.bucket FROM headcount.certified_participant_changes g
+                         WHERE g.pipeline = c.pipeline AND g.participant = c.participant ORDER BY g.bucket)
+            FROM headcount.certified_participants c WHERE c.pipeline = \(pipeline)
+            """, logger: logger)
+        for try await (participant, bucket, changes) in rows.decode((String, Int, [Int32]).self) {
+            result.append(CertifiedParticipant(participant: participant, bucket: bucket, changes: changes.map(Int.init)))
         }
         return result
     }

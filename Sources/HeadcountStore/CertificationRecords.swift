@@ -92,10 +92,13 @@ public struct PartitionActivity: Sendable, Hashable {
 public struct CertifiedParticipant: Sendable, Hashable {
     public var participant: String
     public var bucket: Int
+    /// Later buckets from which the participant is out of the roots, back in, … (increasing).
+    public var changes: [Int]
 
-    public init(participant: String, bucket: Int) {
+    public init(participant: String, bucket: Int, changes: [Int] = []) {
         self.participant = participant
         self.bucket = bucket
+        self.changes = changes
     }
 }
 

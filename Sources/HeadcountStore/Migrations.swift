@@ -121,5 +121,6 @@ enum Migrations {
         ]),
         certification,
         pipelineKeys,
+        membershipChanges,
     ]
 }

@@ -111,22 +111,35 @@ public struct SealingRound: Sendable {
         return gaps
     }
 
-    /// The participants qualified at the end of `bucket` by the stored presence, in any order.
+    /// The participants qualified at the end of `bucket` by the stored presence, bytewise sorted.
+    ///
+    /// One array value rather than one row per participant: at a million participants the
+    /// per-row decoding dominated the seal. The "C" collation compares bytes, the order of
+    /// the Merkle leaves, so the tree's own sort finds the list already sorted.
     public func qualifiedParticipants(pipeline: String, atEndOf bucket: Int) async throws -> [String] {
         var keys: [String] = []
         let rows = try await connection.query(
             """
-            SELECT participant FROM headcount.presence
+            SELECT coalesce(array_agg(participant ORDER BY participant COLLATE "C"), '{}') FROM headcount.presence
             WHERE pipeline = \(pipeline) AND qualified_bucket IS NOT NULL AND qualified_bucket <= \(bucket)
             """, logger: logger)
-        for try await key in rows.decode(String.self) { keys.append(key) }
+        for try await list in rows.decode([String].self) { keys = list }
         return keys
     }
 
-    /// Stores a sealed snapshot and records the participants its root newly covers.
+    /// Every participant some sealed root covered, with its first bucket and later changes.
+    public func certifiedParticipants(pipeline: String) async throws -> [CertifiedParticipant] {
+        try await CertificationQueries.certifiedParticipants(pipeline: pipeline, on: connection, logger: logger)
+    }
+
+    /// Stores a sealed snapshot and records how its root's participants differ from the
+    /// previous root's: `newcomers` were in no earlier root; `changed` left the previous
+    /// root or re-enter after having left. The caller knows both (it holds the previous
+    /// set), so a round does not re-insert every qualified participant at every seal.
     ///
-    /// The primary key refuses a second seal of the same bucket whoever tries it.
-    public func insert(_ snapshot: StoredSnapshot) async throws {
+    /// The primary keys refuse a second seal of the same bucket, or a second first bucket
+    /// of a participant, whoever tries it.
+    public func insert(_ snapshot: StoredSnapshot, newcomers: [String], changed: [String] = []) async throws {
         let n = snapshot.numbers
         try await connection.query(
             """
@@ -137,13 +150,20 @@ public struct SealingRound: Sendable {
                 \(snapshot.signature), \(snapshot.watermark.rfc3339)::timestamptz, \(snapshot.incomplete),
                 \(OffsetMap.encode(snapshot.seenOffsets))::jsonb)
             """, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO headcount.certified_participants (pipeline, participant, bucket)
-            SELECT pipeline, participant, \(n.bucket) FROM headcount.presence
-            WHERE pipeline = \(snapshot.pipeline) AND qualified_bucket IS NOT NULL AND qualified_bucket <= \(n.bucket)
-            ON CONFLICT (pipeline, participant) DO NOTHING
-            """, logger: logger)
+        if !newcomers.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO headcount.certified_participants (pipeline, participant, bucket)
+                SELECT \(snapshot.pipeline), p, \(n.bucket) FROM unnest(\(newcomers)::text[]) AS u(p)
+                """, logger: logger)
+        }
+        if !changed.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO headcount.certified_participant_changes (pipeline, participant, bucket)
+                SELECT \(snapshot.pipeline), p, \(n.bucket) FROM unnest(\(changed)::text[]) AS u(p)
+                """, logger: logger)
+        }
     }
 
     public func insert(_ amendment: StoredAmendment) async throws {

@@ -39,6 +39,15 @@ struct BenchSealCommand: AsyncParsableCommand {
     @Option(help: "Simulator seed.")
     var seed: UInt64 = 20_250_920
 
+    @Option(help: "Parallel loaders, each with its own connection and its own share of the partitions.")
+    var loaders = 1
+
+    @Option(help: "Participants generated and stored at a time per loader (bounds the load's memory).")
+    var chunk = 100_000
+
+    @Flag(help: "Load without heartbeat sessions (about 6 events per participant instead of 75), so that a million load quickly.")
+    var withoutHeartbeats = false
+
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
 
@@ -48,13 +57,15 @@ struct BenchSealCommand: AsyncParsableCommand {
         let rules = pipeline.rules
         let count = min(buckets, rules.bucketCount)
         try await ScratchDatabase.with(server: try database.url(), logger: logger) { url in
-            try await EventStore.withRunning(url: url, maximumConnections: 4, logger: logger) { store in
+            try await EventStore.withRunning(url: url, maximumConnections: max(4, loaders + 1), logger: logger) { store in
                 try await store.migrate()
                 let started = ContinuousClock.now
-                let stored = try await DirectIngest.store(
-                    AttendeeSimulator(rules: rules, pipelineID: pipeline.id, participants: participants, seed: seed).events(),
-                    pipeline: pipeline, store: store)
+                var profile = AttendeeProfile.standard
+                if withoutHeartbeats { profile.heartbeatSessionShare = 0 }
+                let simulator = AttendeeSimulator(rules: rules, pipelineID: pipeline.id, participants: participants, seed: seed, profile: profile)
+                let stored = try await DirectIngest(pipeline: pipeline, store: store, loaders: loaders, chunk: chunk).store(simulator)
                 print("stored \(stored) events of \(participants) participants with presence and contributions in \(started.duration(to: .now))")
+                print(try await Self.storedRows(url: url, logger: logger))
                 try await Self.markIdle(url: url, logger: logger)
                 let figures = try await measure(pipeline: pipeline, url: url, buckets: count, logger: logger)
                 print(figures)
@@ -68,6 +79,22 @@ struct BenchSealCommand: AsyncParsableCommand {
         let connection = try await ScratchDatabase.connect(url, logger: logger)
         try await connection.query("UPDATE headcount.partition_progress SET updated_at = '2000-01-01Z'", logger: logger)
         try await connection.close()
+    }
+
+    /// What the rounds work on, for the record.
+    static func storedRows(url: DatabaseURL, logger: Logger) async throws -> String {
+        let connection = try await ScratchDatabase.connect(url, logger: logger)
+        var text = ""
+        let rows = try await connection.query(
+            """
+            SELECT (SELECT count(*) FROM headcount.bucket_contributions)::bigint, (SELECT count(*) FROM headcount.peak_changes)::bigint,
+                   (SELECT count(*) FROM headcount.presence)::bigint
+            """, logger: logger)
+        for try await (buckets, peaks, presences) in rows.decode((Int, Int, Int).self) {
+            text = "stored rows: \(buckets) bucket contributions, \(peaks) peak changes, \(presences) presences"
+        }
+        try await connection.close()
+        return text
     }
 
     private func measure(pipeline: Pipeline, url: DatabaseURL, buckets: Int, logger: Logger) async throws -> String {
@@ -99,64 +126,17 @@ struct BenchSealCommand: AsyncParsableCommand {
             participants \(participants), buckets sealed \(buckets), round interval \(interval) ms
             watermark → committed:  p50 \(Self.percentile(latencies, 0.50))  p99 \(Self.percentile(latencies, 0.99))  max \(latencies.max() ?? .zero)
             sealing round alone:    p50 \(Self.percentile(rounds, 0.50))  p99 \(Self.percentile(rounds, 0.99))  max \(rounds.max() ?? .zero)
+            per bucket, ms (watermark → committed / round): \(zip(latencies, rounds).map { "\(Self.ms($0))/\(Self.ms($1))" }.joined(separator: " "))
             """
+    }
+
+    static func ms(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     static func percentile(_ values: [Duration], _ p: Double) -> Duration {
         guard !values.isEmpty else { return .zero }
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded(.up)))]
-    }
-}
-
-/// Stores events as the workers would, without Kafka: keyed to partitions by participant,
-/// in batches with their presence and contributions, through the store's own commit.
-enum DirectIngest {
-    static func store(_ events: [Event], pipeline: Pipeline, store: EventStore, batchSize: Int = 5_000) async throws -> Int {
-        var engine = IncrementalCount(rules: pipeline.rules, deduplication: .upstream)
-        var next = [Int64](repeating: 0, count: pipeline.kafka.partitions)
-        var stored = 0
-        for start in stride(from: 0, to: events.count, by: batchSize) {
-            var positioned: [PositionedEvent] = []
-            var progress: [Int32: (from: Int64, maxAt: Instant?)] = [:]
-            for event in events[start..<min(events.count, start + batchSize)] {
-                let partition = Int32(partitionOf(event.participant, count: next.count))
-                let offset = next[Int(partition)]
-                next[Int(partition)] += 1
-                positioned.append(PositionedEvent(event: event, partition: partition, offset: offset))
-                let seen = progress[partition] ?? (offset, nil)
-                progress[partition] = (seen.from, max(seen.maxAt ?? event.at, event.at))
-            }
-            let batch = EventBatch(
-                pipeline: pipeline.id, topic: pipeline.kafka.topic, events: positioned, deadLetters: [],
-                progress: progress.map { partition, seen in
-                    PartitionProgress(
-                        partition: partition, expectedNextOffset: seen.from == 0 ? nil : seen.from,
-                        nextOffset: next[Int(partition)], maxEventAt: seen.maxAt)
-                })
-            let outcome = try await store.commit(batch) { fresh in
-                var partitionOf: [String: Int32] = [:]
-                for item in fresh { partitionOf[item.event.participant] = item.partition }
-                var derived = DerivedPresence()
-                for change in engine.ingest(fresh.map(\.event)).changes {
-                    let contribution = PresenceContribution(presence: change.new, rules: pipeline.rules)
-                    derived.add(
-                        PresenceUpdate(
-                            participant: change.participant, partition: partitionOf[change.participant] ?? -1, presence: change.new,
-                            uniqueBucket: contribution.uniqueBucket, qualifiedBucket: contribution.qualifiedBucket),
-                        delta: change.delta)
-                }
-                return derived
-            }
-            stored += outcome.inserted
-        }
-        return stored
-    }
-
-    /// FNV-1a of the key: a stable partition per participant, as keyed Kafka messages have.
-    static func partitionOf(_ participant: String, count: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in participant.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return Int(hash % UInt64(count))
     }
 }

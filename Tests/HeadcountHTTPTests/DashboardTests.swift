@@ -146,7 +146,9 @@ struct DashboardTests {
                     pipeline: pipeline.id, numbers: bucket, participantsRoot: sealed.payload.participantsRoot,
                     prevHash: sealed.payload.prevHash, hash: sealed.hash, signature: sealed.signature,
                     watermark: rules.bucketEnd(m), sealedAt: rules.bucketEnd(m), incomplete: m == 2 ? "the test's own reason" : nil,
-                    seenOffsets: [0: 10]))
+                    seenOffsets: [0: 10]),
+                    // Qualified sets only grow here: each bucket's newcomers are t-(previous count) on.
+                    newcomers: ((m == 0 ? 0 : numbers[m - 1].qualified)..<n.qualified).map { "t-\($0)" })
             }
             let certified = BucketNumbers(bucket: 1, bucketStart: rules.bucketStart(1), active: 5, peak: 4, unique: 6, qualified: 1)
             for active in [6, 7] {
