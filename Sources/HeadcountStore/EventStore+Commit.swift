@@ -32,7 +32,7 @@ extension EventStore {
         _ batch: EventBatch, isolating: Bool, derive: ([PositionedEvent]) throws -> DerivedPresence?
     ) async throws(StoreError) -> BatchOutcome {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await withTransaction { connection in
                 try await self.checkFence(batch, on: connection)
                 var stored = EventSliceOutcome()
                 if isolating {
@@ -150,16 +150,13 @@ extension EventStore {
         // Emptied per slice too: isolating a rejected batch stages it piece by piece.
         try await connection.query("TRUNCATE event_staging", logger: logger)
         try await connection.copyFrom(table: "event_staging", logger: logger) { writer in
+            // One write: PostgresNIO 1.33 loses a COPY whose writer is waiting for the channel
+            // to drain when the server dies (the wait's promise is dropped and the transaction
+            // never ends). Only a later write can wait; the first finds the channel idle.
             var buffer = ByteBuffer()
-            buffer.reserveCapacity(1 << 18)
-            for positioned in events {
-                CopyText.appendRow(positioned, to: &buffer)
-                if buffer.readableBytes >= 1 << 18 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
-            }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            buffer.reserveCapacity(events.count * 128)
+            for positioned in events { CopyText.appendRow(positioned, to: &buffer) }
+            try await writer.write(buffer)
         }
         // A temporary table is never analysed automatically: without statistics the planner
         // may join it to headcount.events by scanning the whole table instead of probing the
