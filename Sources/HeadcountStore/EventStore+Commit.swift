@@ -32,7 +32,7 @@ extension EventStore {
         _ batch: EventBatch, isolating: Bool, derive: ([PositionedEvent]) throws -> DerivedPresence?
     ) async throws(StoreError) -> BatchOutcome {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            return try await withTransaction { connection in
                 try await self.checkFence(batch, on: connection)
                 var stored = EventSliceOutcome()
                 if isolating {
@@ -87,21 +87,18 @@ extension EventStore {
         }
     }
 
-    /// One COPY of events in the text format, written in chunks of 256 KiB.
+    /// One COPY of events in the text format, in one write.
     private func copyRows(
         _ events: ArraySlice<PositionedEvent>, into table: String, columns: [String]? = nil, on connection: PostgresConnection
     ) async throws {
         try await connection.copyFrom(table: table, columns: columns ?? [], logger: logger) { writer in
+            // One write: PostgresNIO 1.33 loses a COPY whose writer is waiting for the channel
+            // to drain when the server dies (the wait's promise is dropped and the transaction
+            // never ends). Only a later write can wait; the first finds the channel idle.
             var buffer = ByteBuffer()
-            buffer.reserveCapacity(1 << 18)
-            for positioned in events {
-                CopyText.appendRow(positioned, to: &buffer)
-                if buffer.readableBytes >= 1 << 18 {
-                    try await writer.write(buffer)
-                    buffer.clear()
-                }
-            }
-            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+            buffer.reserveCapacity(events.count * 128)
+            for positioned in events { CopyText.appendRow(positioned, to: &buffer) }
+            try await writer.write(buffer)
         }
     }
 

@@ -10,14 +10,19 @@ import ServiceLifecycle
 public final class EventStore: Service, Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// Bounds every transaction, so that a broken connection cannot hang its caller.
+    let watchdog: TransactionWatchdog
     /// The URL without its password, for messages.
     public let url: DatabaseURL
 
-    /// - Parameter maximumConnections: pool size; default 8, enough for a worker process
-    ///   with several consumers and the reporter.
-    public init(url: DatabaseURL, maximumConnections: Int = 8, logger: Logger) {
+    /// - Parameters:
+    ///   - maximumConnections: pool size; default 8, enough for a worker process with
+    ///     several consumers and the reporter.
+    ///   - watchdog: deadlines of transactions; default `TransactionWatchdog()`.
+    public init(url: DatabaseURL, maximumConnections: Int = 8, logger: Logger, watchdog: TransactionWatchdog = TransactionWatchdog()) {
         self.url = url
         self.logger = logger
+        self.watchdog = watchdog
         self.client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: maximumConnections),
             backgroundLogger: logger)
@@ -30,7 +35,7 @@ public final class EventStore: Service, Sendable {
     /// Applies every migration not yet applied, safely when several processes start at once.
     public func migrate() async throws(StoreError) {
         do {
-            try await client.withTransaction(logger: logger) { connection in
+            try await withTransaction { connection in
                 // A transaction-scoped advisory lock serialises concurrent starters; the
                 // loser sees the finished schema once the winner commits.
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtext('headcount.migrations'))", logger: self.logger)

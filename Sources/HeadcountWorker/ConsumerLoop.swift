@@ -62,8 +62,22 @@ struct ConsumerLoop {
         return now - max(idleSince, assigned) >= limit
     }
 
+    /// Stores the batch, retrying retriable failures with capped exponential backoff.
+    ///
+    /// A retry is safe even when the failed attempt's outcome is unknown (the connection
+    /// broke after COMMIT was sent, or the transaction watchdog gave up on it): either it
+    /// rolled back, and the retry stores the batch; or it committed, and the retry's fence
+    /// finds the partitions' stored offsets moved past what the batch expected, refuses the
+    /// whole batch as `.fenced` (storing nothing), and the loop continues from the stored
+    /// offsets. The engine is reset on every failure and reloaded from the stored events, so
+    /// it holds the batch exactly when the store does. The fence's row locks make a retry
+    /// wait for an attempt the server is still committing (only possible after the watchdog
+    /// closed a live connection during COMMIT); a partition's first batch has no row to lock
+    /// yet, and there `ON CONFLICT DO NOTHING` keeps the rows right but the reloaded engine
+    /// could miss that batch.
     private func store(_ polled: EventBatch) async throws {
         var delay = configuration.initialRetryDelay
+        var failedAttempts = 0
         var batch = polled
         while true {
             let failure: StoreError
@@ -76,6 +90,11 @@ struct ConsumerLoop {
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
                 reportGaps(batch)
+                if failedAttempts > 0 {
+                    logger.warning("stored the batch after failed attempts; PostgreSQL is reachable again", metadata: [
+                        "failedAttempts": "\(failedAttempts)",
+                    ])
+                }
                 return
             } catch {
                 // The engine may hold this batch's events although they were not stored.
@@ -83,15 +102,20 @@ struct ConsumerLoop {
                 failure = error
             }
             if failure.code == .fenced {
-                // Another consumer owns the partition now, or owned it meanwhile: what this
-                // one read is stale. Drop it and continue from the stored offsets.
-                logger.warning("batch fenced: another worker moved the partition on", metadata: ["error": "\(failure)"])
+                // Another consumer owns the partition now, or owned it meanwhile, or (after a
+                // failed attempt) that attempt committed after all: what this one read is
+                // stored or stale. Drop it and continue from the stored offsets.
+                let cause = failedAttempts > 0 ? "an earlier attempt may have committed it" : "another worker moved the partition on"
+                logger.warning("batch fenced: \(cause)", metadata: ["error": "\(failure)"])
                 try await resync(batch)
                 return
             }
             guard failure.isRetriable else { throw failure }
+            failedAttempts += 1
             metrics.recordRetry()
-            logger.error("storing a batch failed; retrying", metadata: ["error": "\(failure)", "retryIn": "\(delay)"])
+            logger.error("storing a batch failed; retrying", metadata: [
+                "error": "\(failure)", "attempt": "\(failedAttempts)", "retryIn": "\(delay)",
+            ])
             try await Task.sleep(for: delay)
             delay = min(delay * 2, configuration.maximumRetryDelay)
         }
