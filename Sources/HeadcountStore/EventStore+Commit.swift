@@ -160,10 +160,20 @@ extension EventStore {
         return ordered.filter { inserted.contains($0.event.id) && seen.insert($0.event.id).inserted }
     }
 
-    /// Locks the batch's partitions' progress rows and checks that they still say what
-    /// this worker last saw. Only the batch's own rows: consumers of other partitions must
+    /// Locks the batch's partitions and their progress rows and checks that they still say
+    /// what this worker last saw. Only the batch's own rows: consumers of other partitions must
     /// not wait for this transaction.
     private func checkFence(_ batch: EventBatch, on connection: PostgresConnection) async throws {
+        // A partition's first batch has no progress row to lock yet; a transaction-scoped
+        // advisory lock per partition serialises those too, so a retry whose earlier attempt
+        // is still committing (its connection closed by the watchdog mid-COMMIT) waits for
+        // it and is then fenced, instead of storing beside it. Taken in partition order
+        // (`progress` is sorted), so two batches cannot deadlock on them.
+        try await connection.query(
+            """
+            SELECT pg_advisory_xact_lock(hashtext(\("headcount.partition:" + batch.pipeline + "/" + batch.topic)), k)
+            FROM unnest(\(batch.progress.map(\.partition))::int[]) WITH ORDINALITY AS p(k, n) ORDER BY n
+            """, logger: logger)
         var stored: [Int32: Int64] = [:]
         let rows = try await connection.query(
             """
