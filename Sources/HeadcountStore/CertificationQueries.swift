@@ -8,6 +8,21 @@ import PostgresNIO
 /// lock, so a reporter whose lock is gone cannot write either); readers such as the
 /// recount and the certificate run them on a pooled one.
 enum CertificationQueries {
+    /// The retention gaps recorded for a pipeline, oldest offsets first: one statement for
+    /// the store, the reporter's round and the dashboard's status alike.
+    static func retentionGaps(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> [RetentionGap] {
+        var gaps: [RetentionGap] = []
+        let rows = try await connection.query(
+            """
+            SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
+            WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
+            """, logger: logger)
+        for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
+            gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
+        }
+        return gaps
+    }
+
     static func snapshots(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> [StoredSnapshot] {
         var result: [StoredSnapshot] = []
         let rows = try await connection.query(

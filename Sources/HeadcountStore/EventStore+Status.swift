@@ -55,24 +55,11 @@ enum StatusQueries {
             status.headHash = row.7
             status.lastSealedAt = Instant(milliseconds: row.8)
         }
-        status.retentionGaps = try await retentionGaps(pipeline: pipeline, on: connection, logger: logger)
+        status.retentionGaps = try await CertificationQueries.retentionGaps(pipeline: pipeline, on: connection, logger: logger)
         status.partitions = try await CertificationQueries.partitionActivity(pipeline: pipeline, on: connection, logger: logger)
         status.publicKey = try await PipelineKeyQueries.publicKey(pipeline: pipeline, on: connection, logger: logger)
         if includingTotals { status.totals = try await totals(pipeline: pipeline, on: connection, logger: logger) }
         return status
-    }
-
-    private static func retentionGaps(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> [RetentionGap] {
-        var gaps: [RetentionGap] = []
-        let rows = try await connection.query(
-            """
-            SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
-            WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
-            """, logger: logger)
-        for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
-            gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
-        }
-        return gaps
     }
 
     private static func totals(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> PipelineStatus.Totals {

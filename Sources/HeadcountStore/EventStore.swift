@@ -148,16 +148,9 @@ extension EventStore {
     /// Retention gaps recorded for a pipeline, oldest offsets first.
     public func retentionGaps(pipeline: String) async throws(StoreError) -> [RetentionGap] {
         do {
-            var gaps: [RetentionGap] = []
-            let rows = try await client.query(
-                """
-                SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
-                WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
-                """, logger: logger)
-            for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
-                gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
+            return try await client.withConnection { connection in
+                try await CertificationQueries.retentionGaps(pipeline: pipeline, on: connection, logger: self.logger)
             }
-            return gaps
         } catch {
             throw StoreError.wrapping(error, while: "reading retention gaps")
         }

@@ -99,16 +99,7 @@ public struct SealingRound: Sendable {
 
     /// The retention gaps recorded for the pipeline.
     public func retentionGaps(pipeline: String) async throws -> [RetentionGap] {
-        var gaps: [RetentionGap] = []
-        let rows = try await connection.query(
-            """
-            SELECT kafka_partition, first_missing_offset, last_missing_offset FROM headcount.retention_gaps
-            WHERE pipeline = \(pipeline) ORDER BY kafka_partition, first_missing_offset
-            """, logger: logger)
-        for try await (partition, first, last) in rows.decode((Int32, Int64, Int64).self) {
-            gaps.append(RetentionGap(partition: partition, firstMissingOffset: first, lastMissingOffset: last))
-        }
-        return gaps
+        try await CertificationQueries.retentionGaps(pipeline: pipeline, on: connection, logger: logger)
     }
 
     /// The participants qualified at the end of `bucket` by the stored presence, bytewise sorted.
