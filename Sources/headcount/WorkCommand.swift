@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HeadcountHTTP
 import HeadcountPipeline
 import HeadcountReporter
@@ -20,8 +21,8 @@ struct WorkCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var key: SigningKeyOption
 
-    @Option(help: "Consumers in this process.")
-    var concurrency = 1
+    @Option(help: "Consumers in this process; the default is the number of cores.")
+    var concurrency = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Largest batch stored in one transaction.")
     var batchSize = 5_000
