@@ -31,6 +31,15 @@ public struct MerkleTree: Sendable {
         self.init(leafHashes: sorted.map(Self.leafHash))
     }
 
+    /// The Merkle Tree Hash over leaf hashes laid end to end (32 bytes each, in leaf order),
+    /// without keeping the levels: what a seal needs when it keeps its leaf hashes between roots.
+    public static func root(concatenatedLeafHashes leaves: [UInt8]) -> [UInt8] {
+        guard !leaves.isEmpty else { return Digest256.hash([]) }
+        var level = leaves
+        while level.count > 32 { level = parentLevel(of: level) }
+        return level
+    }
+
     /// The Merkle Tree Hash; SHA-256 of the empty string for an empty tree.
     public var root: [UInt8] {
         size == 0 ? Digest256.hash([]) : levels[levels.count - 1]
@@ -78,14 +87,30 @@ public struct MerkleTree: Sendable {
 
     private static func parentLevel(of level: [UInt8]) -> [UInt8] {
         let count = level.count / 32
-        var parent: [UInt8] = []
-        parent.reserveCapacity((count + 1) / 2 * 32)
-        var node = 0
-        while node + 1 < count {
-            parent += nodeHash(level[node * 32..<node * 32 + 32], level[node * 32 + 32..<node * 32 + 64])
-            node += 2
+        var parent = [UInt8](repeating: 0, count: (count + 1) / 2 * 32)
+        // One reused 65-byte message (0x01 ‖ left ‖ right) and no allocation per node: a
+        // seal hashes n − 1 nodes, so this loop is most of a large root's cost.
+        var message = [UInt8](repeating: 0x01, count: 65)
+        level.withUnsafeBytes { source in
+            parent.withUnsafeMutableBytes { target in
+                message.withUnsafeMutableBytes { scratch in
+                    var node = 0
+                    while node + 1 < count {
+                        scratch.baseAddress!.advanced(by: 1).copyMemory(from: source.baseAddress!.advanced(by: node * 32), byteCount: 64)
+                        var hasher = SHA256()
+                        hasher.update(bufferPointer: UnsafeRawBufferPointer(scratch))
+                        hasher.finalize().withUnsafeBytes { digest in
+                            target.baseAddress!.advanced(by: node / 2 * 32).copyMemory(from: digest.baseAddress!, byteCount: 32)
+                        }
+                        node += 2
+                    }
+                    // An odd last node is carried up unchanged.
+                    if node < count {
+                        target.baseAddress!.advanced(by: node / 2 * 32).copyMemory(from: source.baseAddress!.advanced(by: node * 32), byteCount: 32)
+                    }
+                }
+            }
         }
-        if node < count { parent += level[node * 32..<node * 32 + 32] }
         return parent
     }
 

@@ -35,6 +35,14 @@ struct CertifiedMembership: Sendable {
         return (newcomers, leaving + returning)
     }
 
+    /// The same as `difference(to:)` when the caller already knows who enters the root
+    /// (`entering`: not in the last root) and who leaves it: no pass over the whole set.
+    func difference(entering: [String], leaving: [String]) -> (newcomers: [String], changed: [String]) {
+        let returning = entering.filter { former.contains($0) }
+        let newcomers = returning.isEmpty ? entering : entering.filter { !former.contains($0) }
+        return (newcomers, leaving + returning)
+    }
+
     /// Moves to the root of `qualified`, given its `difference`.
     mutating func advance(newcomers: [String], changed: [String]) {
         members.formUnion(newcomers)

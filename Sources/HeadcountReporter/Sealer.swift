@@ -21,6 +21,8 @@ struct Sealer: Sendable {
     var feed: ContributionFeed
     /// Who the last sealed root covers (`headcount.certified_participants` and its changes).
     var membership = CertifiedMembership()
+    /// The qualified participants and their leaf hashes, advanced by the changes stored since.
+    var qualified = QualifiedSet()
 
     init(configuration: ReporterConfiguration) {
         self.configuration = configuration
@@ -66,6 +68,7 @@ struct Sealer: Sendable {
     mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence) async throws -> Outcome {
         if chain == nil { try await load(round) }
         try await feed.advance(round, pipeline: pipelineID, to: fence)
+        try await qualified.advance(round, pipeline: pipelineID, to: fence.qualifications)
         let progress = try await round.partitionActivity(pipeline: pipelineID)
         let watermark = Watermark.compute(progress: progress, now: now, allowedLateness: rules.allowedLateness)
         var outcome = Outcome(watermark: watermark)
@@ -88,12 +91,17 @@ struct Sealer: Sendable {
     private mutating func seal(
         _ round: SealingRound, _ numbers: BucketNumbers, watermark: Instant, incomplete: String?, seen: [Int32: Int64]
     ) async throws {
-        let participants = try await round.qualifiedParticipants(pipeline: pipelineID, atEndOf: numbers.bucket)
-        let (newcomers, changed) = membership.difference(to: participants)
+        let root = qualified.root(atEndOf: numbers.bucket)
+        let (newcomers, changed) = root.all.map { membership.difference(to: $0) }
+            ?? membership.difference(entering: root.entering, leaving: root.leaving)
+        guard root.count == numbers.qualified else {
+            throw ReporterError(
+                .unsealable, "cannot seal bucket \(numbers.bucket): \(root.count) qualified participants for qualified = \(numbers.qualified)")
+        }
         let snapshot: CertifiedSnapshot
         do {
             guard var chain else { return }
-            snapshot = try chain.seal(numbers, qualifiedParticipants: participants)
+            snapshot = try chain.seal(numbers, participantsRoot: root.rootHex)
             self.chain = chain
         } catch {
             // The chain refuses a decrease of unique or qualified that no amendment explains:

@@ -28,6 +28,10 @@ public struct DerivedPresence: Sendable {
     public var qualified: [Int: Int] = [:]
     /// Per instant (Unix ms): change of concurrent presence.
     public var peak: [Int64: Int] = [:]
+    /// The participants whose first qualified bucket changed, and that bucket (-1: no longer
+    /// qualified): the rows of `headcount.qualification_changes`.
+    public var requalified: [String] = []
+    public var requalifiedBuckets: [Int32] = []
 
     public init() {}
 
@@ -39,6 +43,11 @@ public struct DerivedPresence: Sendable {
         }
         for change in delta.unique { unique[change.bucket, default: 0] += change.delta }
         for change in delta.qualified { qualified[change.bucket, default: 0] += change.delta }
+        // A qualified change exists exactly when the first qualified bucket moved.
+        if !delta.qualified.isEmpty {
+            requalified.append(update.participant)
+            requalifiedBuckets.append(Int32(update.qualifiedBucket ?? -1))
+        }
         for change in delta.peak { peak[change.at, default: 0] += change.delta }
     }
 

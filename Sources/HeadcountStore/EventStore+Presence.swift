@@ -3,7 +3,7 @@ import PostgresNIO
 
 extension EventStore {
     /// Writes a batch's derived presence in the batch's transaction: upserted presences and
-    /// appended contribution rows.
+    /// appended contribution and qualification-change rows.
     func storeDerived(_ derived: DerivedPresence, pipeline: String, on connection: PostgresConnection) async throws {
         if !derived.presences.isEmpty {
             let updates = derived.presences
@@ -20,6 +20,16 @@ extension EventStore {
                     intervals = EXCLUDED.intervals, unique_bucket = EXCLUDED.unique_bucket,
                     qualified_bucket = EXCLUDED.qualified_bucket, kafka_partition = EXCLUDED.kafka_partition,
                     updated_at = now()
+                """, logger: logger)
+        }
+        // After the presence upsert: its row lock makes a second writer of the same
+        // participant wait for this commit before drawing its seq, so per participant seq
+        // order is commit order (what the reporter relies on to keep the latest row).
+        if !derived.requalified.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO headcount.qualification_changes (pipeline, participant, qualified_bucket)
+                SELECT \(pipeline), p, NULLIF(q, -1) FROM unnest(\(derived.requalified)::text[], \(derived.requalifiedBuckets)::int[]) AS c(p, q)
                 """, logger: logger)
         }
         let buckets = derived.buckets

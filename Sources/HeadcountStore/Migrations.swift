@@ -122,5 +122,6 @@ enum Migrations {
         certification,
         pipelineKeys,
         membershipChanges,
+        qualificationChanges,
     ]
 }

@@ -12,14 +12,17 @@ public struct ContributionFence: Sendable, Hashable {
     public var buckets: Int64
     /// The last `seq` of `headcount.peak_changes` covered.
     public var peaks: Int64
+    /// The last `seq` of `headcount.qualification_changes` covered.
+    public var qualifications: Int64
 
-    public init(buckets: Int64, peaks: Int64) {
+    public init(buckets: Int64, peaks: Int64, qualifications: Int64 = 0) {
         self.buckets = buckets
         self.peaks = peaks
+        self.qualifications = qualifications
     }
 
     /// Before any row.
-    public static let origin = ContributionFence(buckets: 0, peaks: 0)
+    public static let origin = ContributionFence(buckets: 0, peaks: 0, qualifications: 0)
 }
 
 /// Contribution rows read by `seq`, for a tally kept between rounds.
@@ -44,7 +47,7 @@ public struct ContributionRows: Sendable {
 }
 
 extension SealingConnection {
-    /// Takes a fence: reads both sequences, then waits until every transaction that held a
+    /// Takes a fence: reads the three sequences, then waits until every transaction that held a
     /// write lock on the contribution tables at that moment has ended.
     ///
     /// Why this is exact: an INSERT takes its ROW EXCLUSIVE lock on the table before it
@@ -63,15 +66,19 @@ extension SealingConnection {
             let values = try await connection.query(
                 """
                 SELECT coalesce(pg_sequence_last_value('headcount.bucket_contributions_seq_seq'), 0),
-                       coalesce(pg_sequence_last_value('headcount.peak_changes_seq_seq'), 0)
+                       coalesce(pg_sequence_last_value('headcount.peak_changes_seq_seq'), 0),
+                       coalesce(pg_sequence_last_value('headcount.qualification_changes_seq_seq'), 0)
                 """, logger: logger)
-            for try await (buckets, peaks) in values.decode((Int64, Int64).self) { fence = ContributionFence(buckets: buckets, peaks: peaks) }
+            for try await (buckets, peaks, qualifications) in values.decode((Int64, Int64, Int64).self) {
+                fence = ContributionFence(buckets: buckets, peaks: peaks, qualifications: qualifications)
+            }
             var writers: [String] = []
             let holders = try await connection.query(
                 """
                 SELECT DISTINCT virtualtransaction FROM pg_locks
                 WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' AND granted AND pid <> pg_backend_pid()
-                  AND relation IN ('headcount.bucket_contributions'::regclass, 'headcount.peak_changes'::regclass)
+                  AND relation IN ('headcount.bucket_contributions'::regclass, 'headcount.peak_changes'::regclass,
+                                   'headcount.qualification_changes'::regclass)
                 """, logger: logger)
             for try await writer in holders.decode(String.self) { writers.append(writer) }
             try await waitUntilEnded(writers, timeout: timeout)
@@ -147,6 +154,41 @@ extension SealingRound {
             """, logger: logger)
         for try await (seq, at, delta) in peaks.decode((Int64, Int64, Int).self) {
             result.peaks.append(.init(seq: seq, change: PeakChange(at: at, delta: delta)))
+        }
+        return result
+    }
+}
+
+extension SealingRound {
+    /// Every currently qualified participant with its first qualified bucket, from
+    /// `presence`: the qualification state's starting point, read once when the reporter
+    /// takes the lock. Two array values rather than a row per participant (decoding cost).
+    public func qualifiedBuckets(pipeline: String) async throws -> [(participant: String, bucket: Int)] {
+        let rows = try await connection.query(
+            """
+            SELECT coalesce(array_agg(participant), '{}'), coalesce(array_agg(qualified_bucket), '{}')
+            FROM headcount.presence WHERE pipeline = \(pipeline) AND qualified_bucket IS NOT NULL
+            """, logger: logger)
+        var result: [(participant: String, bucket: Int)] = []
+        for try await (participants, buckets) in rows.decode(([String], [Int32]).self) {
+            result = zip(participants, buckets).map { ($0, Int($1)) }
+        }
+        return result
+    }
+
+    /// The qualification changes this round's snapshot sees with `seq` above `fence`, in
+    /// `seq` order; bucket nil: no longer qualified. Reads the primary key's range only.
+    public func qualificationChanges(
+        pipeline: String, after fence: Int64
+    ) async throws -> [(seq: Int64, participant: String, bucket: Int?)] {
+        var result: [(seq: Int64, participant: String, bucket: Int?)] = []
+        let rows = try await connection.query(
+            """
+            SELECT seq, participant, qualified_bucket FROM headcount.qualification_changes
+            WHERE seq > \(fence) AND pipeline = \(pipeline) ORDER BY seq
+            """, logger: logger)
+        for try await (seq, participant, bucket) in rows.decode((Int64, String, Int32?).self) {
+            result.append((seq, participant, bucket.map(Int.init)))
         }
         return result
     }

@@ -104,6 +104,9 @@ public struct SealingRound: Sendable {
 
     /// The participants qualified at the end of `bucket` by the stored presence, bytewise sorted.
     ///
+    /// A full scan of `presence`: the reporter keeps this set in memory instead
+    /// (`QualifiedSet`); this is the from-scratch answer it is tested against.
+    ///
     /// One array value rather than one row per participant: at a million participants the
     /// per-row decoding dominated the seal. The "C" collation compares bytes, the order of
     /// the Merkle leaves, so the tree's own sort finds the list already sorted.
