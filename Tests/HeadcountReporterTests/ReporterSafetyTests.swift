@@ -85,7 +85,7 @@ struct ReporterSafetyTests {
             defer { withExtendedLifetime(cluster) {} }
             try await Support.makePartitionsIdle(url)
             let clock = TestClock()
-            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let a = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
             let b = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
             let groupA = ServiceGroup(services: [a], logger: Support.logger)
@@ -120,7 +120,7 @@ struct ReporterSafetyTests {
         try await TestDatabase.withStore { store, url in
             let pipeline = try Support.pipeline(topic: "reporter-kill")
             let clock = TestClock()
-            clock.set(pipeline.rules.bucketEnd(19) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(19) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let a = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
             let b = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
             try await Support.runReporters([a, b]) {
@@ -171,7 +171,7 @@ struct ReporterSafetyTests {
             let pipeline = try Support.pipeline(topic: "reporter-gap")
             let clock = TestClock()
             // A few buckets sealed before the gap is noticed, the rest after.
-            clock.set(pipeline.rules.bucketEnd(4) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(4) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let early = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
             try await Support.runReporters([early]) { early.status.sealedBuckets == 5 }
             try await Support.sql(url, """
