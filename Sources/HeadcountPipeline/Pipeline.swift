@@ -15,6 +15,8 @@ public struct Pipeline: Sendable, Hashable {
     /// Where the signing key comes from and which public key it must have; nil when the
     /// file has no `signing:` section (the key then comes from `--key` or the environment).
     public var signing: Signing?
+    /// How the ingest service receives the pipeline's events; nil without an `ingest:` section.
+    public var ingest: Ingest?
 
     public init(id: String, title: String, rules: CountingRules, kafka: KafkaTopic, signing: Signing? = nil) {
         self.id = id

@@ -7,7 +7,7 @@ struct PipelineReader {
     let file: String
 
     func pipeline(from root: Node) throws(PipelineError) -> Pipeline {
-        let top = try mapping(root, field: "", allowed: ["id", "title", "window", "rules", "kafka", "signing"])
+        let top = try mapping(root, field: "", allowed: ["id", "title", "window", "rules", "kafka", "signing", "ingest"])
         let id = try string(top, "id", required: true)!
         guard Pipeline.isValidIdentifier(id) else {
             throw error(top["id"], "id", "must be 1 to 100 characters of a-z, 0-9, '-', '.', '_'")
@@ -18,7 +18,9 @@ struct PipelineReader {
         let end = try instant(window, "end", parent: "window")
         let rules = try countingRules(top, start: start, end: end)
         let kafka = try kafkaTopic(top, id: id)
-        return Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top))
+        var pipeline = Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top))
+        pipeline.ingest = try ingest(top)
+        return pipeline
     }
 
     private func countingRules(_ top: [String: Node], start: Instant, end: Instant) throws(PipelineError) -> CountingRules {
@@ -105,11 +107,11 @@ struct PipelineReader {
 
     // MARK: - Field readers
 
-    private func error(_ node: Node?, _ field: String, _ message: String) -> PipelineError {
+    func error(_ node: Node?, _ field: String, _ message: String) -> PipelineError {
         PipelineError(file: file, line: node?.mark?.line, field: field, message: message)
     }
 
-    private func mapping(_ node: Node, field: String, allowed: [String]) throws(PipelineError) -> [String: Node] {
+    func mapping(_ node: Node, field: String, allowed: [String]) throws(PipelineError) -> [String: Node] {
         guard let mapping = node.mapping else {
             throw error(node, field, field.isEmpty ? "the file must be a mapping of keys to values" : "must be a mapping")
         }
@@ -134,7 +136,7 @@ struct PipelineReader {
         return value
     }
 
-    private func string(_ map: [String: Node], _ key: String, required: Bool, parent: String = "") throws(PipelineError) -> String? {
+    func string(_ map: [String: Node], _ key: String, required: Bool, parent: String = "") throws(PipelineError) -> String? {
         guard let value = try node(map, key, required: required, parent: parent) else { return nil }
         let path = parent.isEmpty ? key : parent + "." + key
         guard let scalar = value.scalar, !scalar.string.isEmpty else { throw error(value, path, "must be a non-empty text") }
@@ -149,7 +151,7 @@ struct PipelineReader {
         return instant
     }
 
-    private func duration(_ node: Node, field: String) throws(PipelineError) -> Duration {
+    func duration(_ node: Node, field: String) throws(PipelineError) -> Duration {
         guard let text = node.scalar?.string, let value = Self.parseDuration(text) else {
             throw error(node, field, "must be a duration such as 90s, 10m, 2h, 250ms or a number of seconds")
         }
