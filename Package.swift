@@ -170,6 +170,7 @@ let package = Package(
             name: "HeadcountTestSupport",
             dependencies: [
                 "HeadcountStore",
+                "Kafka",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -280,6 +281,7 @@ let package = Package(
             name: "HeadcountIngestTests",
             dependencies: [
                 "HeadcountIngest", "HeadcountAdapters", "HeadcountClient", "HeadcountCore", "HeadcountPipeline", "Kafka",
+                "HeadcountTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -40,7 +40,15 @@ struct ImportCommand: AsyncParsableCommand {
             throw ValidationError("--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let served = try { () throws -> IngestPipeline in
-            do { return try IngestPipeline(pipeline: try pipeline.load()) } catch { throw ValidationError("\(error)") }
+            let loaded = try pipeline.load()
+            guard let ingest = loaded.ingest else {
+                throw ValidationError("the pipeline has no ingest: section naming the pseudonym key (see Pipelines/example-ingest.yaml)")
+            }
+            do {
+                return IngestPipeline(pipeline: loaded, ingest: ingest, credentials: try IngestCredentials.load(for: ingest, routes: false))
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }()
         var importer = ReportImporter(pipeline: served.pipeline, ingest: served.ingest, credentials: served.credentials)
         importer.timeZone = try Self.zone(timezone)

@@ -2,6 +2,7 @@ import Foundation
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountIngest
+import HeadcountTestSupport
 import Hummingbird
 import HummingbirdTesting
 import Kafka
@@ -38,28 +39,7 @@ struct IngestKafkaTests {
 
     /// Every message of the topic from the beginning, read until each partition's end.
     static func readTopic(_ cluster: KafkaDevCluster, _ topic: String, partitions: Int = 2) async throws -> [KafkaConsumerMessage] {
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "reader-\(UUID().uuidString)")
-        configuration.reportsPartitionEOF = true
-        let fromStart = KafkaRebalanceHandlers(assigned: { partitions in
-            Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) })
-        })
-        let consumer = try KafkaConsumer(configuration: configuration, rebalanceListener: fromStart, logger: Fixtures.logger)
-        try await consumer.subscribe(topics: [topic])
-        var messages: [KafkaConsumerMessage] = []
-        var ended = Set<Int32>()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ended.count < partitions, ContinuousClock.now < deadline {
-            for record in try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200)) {
-                switch record {
-                case .message(let message): messages.append(message)
-                case .partitionEOF(let partition, _): ended.insert(partition.partition)
-                case .error: break
-                }
-            }
-        }
-        await consumer.close()
-        #expect(ended.count == partitions, "every partition read to its end")
-        return messages
+        try await KafkaTopicReader.messages(bootstrapServers: cluster.bootstrapServers, topic: topic, partitions: partitions, logger: Fixtures.logger)
     }
 
     static func topic(_ name: String) -> String { "\(name)-\(UInt32.random(in: 0...UInt32.max))" }

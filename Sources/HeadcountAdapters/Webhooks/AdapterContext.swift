@@ -15,13 +15,14 @@ public struct IngestCredentials: Sendable {
         self.secrets = secrets
     }
 
-    /// Reads every secret; the error names the pipeline field, never a value.
+    /// Reads every secret (only the pseudonym key without `routes`, as importers need);
+    /// the error names the pipeline field, never a value.
     public static func load(
-        for ingest: Pipeline.Ingest, environment: [String: String] = ProcessInfo.processInfo.environment
+        for ingest: Pipeline.Ingest, routes: Bool = true, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(PipelineError) -> IngestCredentials {
         let key = try ingest.pseudonymKey.readSecret(field: "ingest.pseudonymKey", environment: environment)
         var secrets: [Pipeline.IngestRoute: [UInt8]] = [:]
-        for (route, source) in ingest.routes {
+        for (route, source) in ingest.routes where routes {
             secrets[route] = try source.readSecret(field: "ingest.\(route.rawValue).secret", environment: environment)
         }
         return IngestCredentials(pseudonymizer: Pseudonymizer(key: key), secrets: secrets)
