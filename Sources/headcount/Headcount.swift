@@ -16,6 +16,8 @@ struct Headcount: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             PublishCommand.self,
+            IngestCommand.self,
+            ImportCommand.self,
             WorkCommand.self,
             CountCommand.self,
             ReportCommand.self,
@@ -37,5 +39,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchSealCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
 }

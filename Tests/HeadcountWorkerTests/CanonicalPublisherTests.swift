@@ -2,6 +2,7 @@ import Foundation
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountTestSupport
 import Kafka
 import Logging
 import Testing
@@ -42,25 +43,8 @@ struct CanonicalPublisherTests {
                 return .failure(error)
             }
         }
-        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "reader")
-        configuration.reportsPartitionEOF = true
-        let fromStart = KafkaRebalanceHandlers(assigned: { partitions in
-            Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) })
-        })
-        let consumer = try KafkaConsumer(configuration: configuration, rebalanceListener: fromStart, logger: logger)
-        try await consumer.subscribe(topics: [pipeline.kafka.topic])
-        var messages: [KafkaConsumerMessage] = []
-        var ended = Set<Int32>()
-        while ended.count < 2 {
-            for record in try await consumer.poll(maxMessages: 1000, timeout: .milliseconds(200)) {
-                switch record {
-                case .message(let message): messages.append(message)
-                case .partitionEOF(let partition, _): ended.insert(partition.partition)
-                case .error: break
-                }
-            }
-        }
-        await consumer.close()
+        let messages = try await KafkaTopicReader.messages(
+            bootstrapServers: cluster.bootstrapServers, topic: pipeline.kafka.topic, partitions: 2, logger: logger)
         return (result, messages)
     }
 
