@@ -83,7 +83,7 @@ struct SigningKeyTests {
 
             var configuration = Support.configuration(pipeline, clock: clock)
             configuration.signingKey = SigningKey.generate()
-            let intruder = Reporter(configuration: configuration, url: url, logger: Support.logger)
+            let intruder = try Support.reporter(configuration, url: url)
             await #expect {
                 try await intruder.run()
             } throws: { error in
