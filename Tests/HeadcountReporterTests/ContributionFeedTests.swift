@@ -100,7 +100,7 @@ struct ContributionFeedTests {
     }
 
     static func round(_ reporter: SealingConnection, _ body: (SealingRound) async throws -> Void) async throws {
-        try await reporter.withRound { round in try await body(round) }
+        try await reporter.withRound(pipeline: "feed-test") { round in try await body(round) }
     }
 
     static func connect(_ url: DatabaseURL, id: Int) async throws -> PostgresConnection {
