@@ -79,10 +79,12 @@ struct StoreTransactionTests {
         try await expectGone(label, observer: observer)
     }
 
+    /// Nothing of `label` stored, and no advisory lock left in this test's database (pg_locks
+    /// spans the whole server, where other suites run meanwhile).
     static func expectGone(_ label: String, observer: PostgresConnection) async throws {
         var counts: [Int] = []
         let rows = try await observer.query(
-            "SELECT (SELECT count(*) FROM marks WHERE label = \(label)) + (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')",
+            "SELECT (SELECT count(*) FROM marks WHERE label = \(label)) + (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
             logger: logger)
         for try await count in rows.decode(Int.self) { counts.append(count) }
         #expect(counts == [0], "the write rolled back and the lock released")
@@ -202,7 +204,7 @@ struct StoreTransactionTests {
         try await Self.withConnections { connection, observer in
             await #expect {
                 try await StoreTransaction.run(
-                    on: connection, Self.options(idleTimeout: .milliseconds(300)), watchdog: TransactionWatchdog(), logger: Self.logger
+                    on: connection, Self.options(idleTimeout: .seconds(1)), watchdog: TransactionWatchdog(), logger: Self.logger
                 ) { connection in
                     try await Self.markAndLock("idle", on: connection)
                     // Frozen between two statements, as a SIGSTOPped worker: the server ends it.
@@ -212,7 +214,9 @@ struct StoreTransactionTests {
                     throw Refused()
                 }
             } throws: { error in
-                error as? Refused == Refused()
+                // On a loaded machine the server may end the session before the body's own
+                // statements are through: a lost connection, as retriable as it should be.
+                error as? Refused == Refused() || StoreError.wrapping(error, while: "testing").code == .unavailable
             }
             #expect(connection.isClosed)
             try await Self.expectGone("idle", observer: observer)
@@ -226,10 +230,10 @@ struct StoreTransactionTests {
                 // As a PostgreSQL restart or a failover would, while a statement runs.
                 group.addTask {
                     try await Eventually.until("the statement to run", timeout: .seconds(30)) {
-                        try await Self.count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'", on: observer) == 1
+                        try await Self.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'", on: observer) == 1
                     }
                     _ = try await Self.count(
-                        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%') t",
+                        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(20)%') t",
                         on: observer)
                 }
                 await #expect {
@@ -273,7 +277,7 @@ struct StoreTransactionTests {
             #expect(connection.isClosed)
             #expect(!lost.isSet, "the statement failed; none was lost")
             try await Eventually.until("the server noticed the closed session", timeout: .seconds(30)) {
-                try await Self.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", on: observer) == 0
+                try await Self.count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", on: observer) == 0
             }
             try await Self.expectGone("overdue", observer: observer)
         }
