@@ -19,6 +19,9 @@ struct Sealer: Sendable {
     var lastSeen: [Int32: Int64]?
     /// The contributions summed so far; each round adds only the rows stored since.
     var feed: ContributionFeed
+    /// The watermark reached so far (stored with every round, so it never moves back across
+    /// restarts or a takeover); nil while some partition has held sealing from the start.
+    var watermark: Instant?
     /// Who the last sealed root covers (`headcount.certified_participants` and its changes).
     var membership = CertifiedMembership()
     /// The qualified participants and their leaf hashes, advanced by the changes stored since.
@@ -31,7 +34,8 @@ struct Sealer: Sendable {
 
     /// What a round did, for logs, status and the benchmark.
     struct Outcome: Sendable {
-        var watermark: Instant
+        var reading: WatermarkReading
+        var watermark: Instant? { reading.watermark }
         var sealed: [Int] = []
         var amended: [Int] = []
     }
@@ -55,21 +59,35 @@ struct Sealer: Sendable {
         membership = CertifiedMembership(try await round.certifiedParticipants(pipeline: pipelineID))
         standing = [:]
         for snapshot in stored { standing[snapshot.bucket] = (snapshot.numbers, snapshot.seenOffsets) }
+        // A store from before migration 6 has no watermark row: its last seal's watermark is
+        // the floor then.
+        let floors = [try await round.storedWatermark(pipeline: pipelineID)?.watermark, stored.last?.watermark]
+        watermark = floors.compactMap { $0 }.max()
         for amendment in amendments {
             standing[amendment.bucket] = (amendment.corrected, amendment.seenOffsets)
         }
     }
 
-    /// Runs one round inside `round`'s transaction; `fence` was taken just before it began.
-    mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence) async throws -> Outcome {
+    /// Runs one round inside `round`'s transaction; `fence` was taken just before it began,
+    /// and `kafka` was read before that (section 4: the high watermarks before the progress).
+    mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence, kafka: HighWatermarks) async throws -> Outcome {
         if chain == nil { try await load(round) }
         try await feed.advance(round, pipeline: pipelineID, to: fence)
         try await qualified.advance(round, pipeline: pipelineID, to: fence.qualifications)
         let progress = try await round.partitionActivity(pipeline: pipelineID)
-        let watermark = Watermark.compute(progress: progress, now: now, allowedLateness: rules.allowedLateness)
-        var outcome = Outcome(watermark: watermark)
+        let reading = Watermark.compute(
+            kafka: kafka, progress: progress, expectedPartitions: configuration.pipeline.kafka.partitions,
+            now: now, allowedLateness: rules.allowedLateness, previous: watermark)
+        try await round.record(
+            StoredWatermark(watermark: reading.watermark, holding: reading.holding.map(\.description), processingTime: now),
+            pipeline: pipelineID)
+        watermark = reading.watermark
+        var outcome = Outcome(reading: reading)
+        guard let watermark = reading.watermark else { return outcome }
         let sealable = IncrementalCount.sealableBucketCount(rules: rules, watermark: watermark)
-        let sealedCount = chain?.nextBucket ?? 0
+        guard let sealedCount = chain?.nextBucket else {
+            throw ReporterError(.inconsistent, "pipeline \(pipelineID): no chain loaded before sealing")
+        }
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
         guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
         lastSeen = seen
@@ -94,9 +112,11 @@ struct Sealer: Sendable {
             throw ReporterError(
                 .unsealable, "cannot seal bucket \(numbers.bucket): \(root.count) qualified participants for qualified = \(numbers.qualified)")
         }
+        guard var chain else {
+            throw ReporterError(.inconsistent, "cannot seal bucket \(numbers.bucket) of pipeline \(pipelineID): no chain loaded")
+        }
         let snapshot: CertifiedSnapshot
         do {
-            guard var chain else { return }
             snapshot = try chain.seal(numbers, participantsRoot: root.rootHex)
             self.chain = chain
         } catch {
@@ -121,9 +141,11 @@ struct Sealer: Sendable {
     ) async throws -> [Int] {
         var amended: [Int] = []
         for m in 0..<sealedCount {
-            guard let current = standing[m], current.numbers != numbers[m],
-                  let certified = chain?.snapshots[m].payload.numbers
-            else { continue }
+            guard let current = standing[m], let certified = chain?.snapshots[m].payload.numbers, m < numbers.count else {
+                throw ReporterError(
+                    .inconsistent, "bucket \(m) of pipeline \(pipelineID) is sealed, but its standing or certified numbers are missing")
+            }
+            guard current.numbers != numbers[m] else { continue }
             let late = try await round.eventsAfter(
                 pipeline: pipelineID, since: current.seen, before: lateEventHorizon(m), limit: configuration.maximumListedLateEvents)
             try await round.insert(StoredAmendment(
