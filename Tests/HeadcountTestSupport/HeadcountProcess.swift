@@ -19,13 +19,18 @@ public final class HeadcountProcess: @unchecked Sendable {
         throw TestDatabase.Unavailable(description: "the headcount executable is not built next to the tests (run `swift build --build-tests`)")
     }
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// - Parameter errorLog: a file for its standard error (default: discarded).
+    public init(_ arguments: [String], environment: [String: String] = [:], errorLog: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let errorLog, FileManager.default.createFile(atPath: errorLog, contents: nil), let file = FileHandle(forWritingAtPath: errorLog) {
+            process.standardError = file
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
     }
 
