@@ -89,8 +89,8 @@ struct LiveFaultTests {
                     "work", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", url.description,
                     "--concurrency", "1", "--batch-size", "500", "--session-timeout", "6", "--no-metrics", "--log-level", "warning",
                 ]
-                let report = ["report", "--pipeline", file, "--database", url.description, "--key", keyFile, "--interval", "0.5", "--log-level", "info"]
-                let processes = Supervisor(logFolder: folder.path)
+                let report = ["report", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", url.description, "--key", keyFile, "--interval", "0.5", "--log-level", "info"]
+                let processes = Supervisor()
                 try processes.start("reporter", report)
                 try processes.start("w1", work)
                 try processes.start("w2", work)
@@ -202,19 +202,16 @@ final class Supervisor: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
-    /// Where each process's standard error goes, `<name>.log`.
-    let logFolder: String
-
-    init(logFolder: String) {
-        self.logFolder = logFolder
-    }
+    /// Every process started, for their logs after a failure.
+    private let started = Mutex<[(name: String, process: HeadcountProcess)]>([])
     private let exits = Mutex<[String]>([])
     private let finished = Atomic<Bool>(false)
 
     var unexpectedExits: [String] { exits.withLock { $0 } }
 
     func start(_ name: String, _ arguments: [String]) throws {
-        let process = try HeadcountProcess(arguments, errorLog: "\(logFolder)/\(name)-\(UUID().uuidString.prefix(4)).log")
+        let process = try HeadcountProcess(arguments, capturingStandardError: true)
+        started.withLock { $0.append((name, process)) }
         entries.withLock { $0[name] = Entry(process: process, arguments: arguments, stopping: false) }
     }
 
@@ -255,12 +252,11 @@ final class Supervisor: Sendable {
         for entry in entries.withLock({ Array($0.values) }) { entry.process.signal(SIGKILL) }
     }
 
-    /// The last lines each process logged (warnings and up), for a failure's diagnosis.
+    /// The last lines each process logged, for a failure's diagnosis.
     func printLogs() {
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: logFolder))?.filter({ $0.hasSuffix(".log") }).sorted() ?? [] {
-            let text = (try? String(contentsOfFile: "\(logFolder)/\(file)", encoding: .utf8)) ?? ""
-            let lines = text.split(separator: "\n").filter { !$0.contains("rdkafka") && !$0.contains("[Kafka]") }
-            print("--- \(file): \(lines.count) lines\n" + lines.suffix(15).joined(separator: "\n"))
+        for (name, process) in started.withLock({ $0 }) {
+            let lines = process.standardError.split(separator: "\n").filter { !$0.contains("rdkafka") && !$0.contains("[Kafka]") }
+            print("--- \(name): \(lines.count) lines\n" + lines.suffix(15).joined(separator: "\n"))
         }
     }
 
