@@ -1,4 +1,5 @@
 import HeadcountCore
+import HeadcountPipeline
 import HeadcountStore
 import HeadcountTestSupport
 import HeadcountWorker
@@ -20,15 +21,24 @@ struct WorkerShutdownTests {
                 "the stored offsets cover exactly the messages the worker counted")
     }
 
-    @Test("graceful shutdown mid-stream: the batch in flight is committed with its offsets, the group is left, run() returns")
-    func gracefulShutdown() async throws {
+    /// A fresh store and a dev cluster whose 4-partition topic holds 6,000 participants' events.
+    static func withPublishedTopic(
+        _ topic: String, _ body: @Sendable (EventStore, Pipeline, KafkaDevCluster, [Event]) async throws -> Void
+    ) async throws {
         try await TestDatabase.withStore { store, _ in
             let cluster = try KafkaDevCluster(brokerCount: 1, logger: Support.logger)
             defer { withExtendedLifetime(cluster) {} }
-            let pipeline = try Support.pipeline(topic: "graceful-test", partitions: 4)
+            let pipeline = try Support.pipeline(topic: topic, partitions: 4)
             try await cluster.createTopic(pipeline.kafka.topic, partitions: 4)
             let events = Support.events(participants: 6_000, pipeline: pipeline)
             try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+            try await body(store, pipeline, cluster, events)
+        }
+    }
+
+    @Test("graceful shutdown mid-stream: the batch in flight is committed with its offsets, the group is left, run() returns")
+    func gracefulShutdown() async throws {
+        try await Self.withPublishedTopic("graceful-test") { store, pipeline, cluster, events in
             var configuration = WorkerOutageTests.configuration(pipeline, cluster, batch: 100)
             configuration.concurrency = 2
             let worker = Worker(configuration: configuration, store: store, logger: Support.logger)
@@ -52,13 +62,7 @@ struct WorkerShutdownTests {
 
     @Test("cancellation mid-stream: run() ends promptly and stores nothing half")
     func cancellation() async throws {
-        try await TestDatabase.withStore { store, _ in
-            let cluster = try KafkaDevCluster(brokerCount: 1, logger: Support.logger)
-            defer { withExtendedLifetime(cluster) {} }
-            let pipeline = try Support.pipeline(topic: "cancel-test", partitions: 4)
-            try await cluster.createTopic(pipeline.kafka.topic, partitions: 4)
-            let events = Support.events(participants: 6_000, pipeline: pipeline)
-            try await Support.publish(events, pipeline: pipeline, cluster: cluster)
+        try await Self.withPublishedTopic("cancel-test") { store, pipeline, cluster, _ in
             let worker = Worker(configuration: WorkerOutageTests.configuration(pipeline, cluster, batch: 100), store: store, logger: Support.logger)
             let running = Task { try await worker.run() }
             try await waitUntil("the worker stores batches", timeout: .seconds(60)) { worker.statistics.snapshot.batches >= 3 }
