@@ -39,5 +39,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
 }
