@@ -211,7 +211,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeadcountCertificateTests",
-            dependencies: ["HeadcountCertificate", "HeadcountCore"],
+            dependencies: ["HeadcountCertificate", "HeadcountCore", "HeadcountSimulation"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -34,10 +34,9 @@ extension Certificate {
 
     private func unsignedDocument(participantsText: String) -> JSONValue {
         let snapshotValues: [JSONValue] = snapshots.map { snapshot in
-            guard let reason = incomplete[snapshot.payload.bucket], case .object(var members) = snapshot.json else {
-                return snapshot.json
-            }
-            members["incomplete"] = .string(reason)
+            guard case .object(var members) = snapshot.json else { return snapshot.json }
+            if let reason = incomplete[snapshot.payload.bucket] { members["incomplete"] = .string(reason) }
+            if let sealed = sealedAt[snapshot.payload.bucket] { members["sealed_at"] = .string(sealed.rfc3339) }
             return .object(members)
         }
         return [
@@ -50,7 +49,10 @@ extension Certificate {
                 "signature": "Ed25519 over the 32 bytes of the hash, base64",
             ],
             "snapshots": .array(snapshotValues),
-            "amendments": .array(amendments.map(\.json)),
+            // How people read the times: the pipeline file's own offset (outside the chain,
+            // inside the document hash).
+            "display": ["utc_offset": .string(CertificateTime.offsetText(minutes: utcOffsetMinutes)), "audience": .string(audience)],
+            "amendments": .array(amendments.map { $0.json(spec: pipeline.spec) }),
             "result": resultJSON,
             "participants": [
                 "file": .string(Self.participantsFile),
@@ -60,11 +62,17 @@ extension Certificate {
         ]
     }
 
+    /// `{"qualified", "peak"}`, with `"sustained_peak"` under spec v2.
+    static func outcomeJSON(_ outcome: CountOutcome, spec: PipelineCanonicalForm.Spec) -> JSONValue {
+        var members: [String: JSONValue] = ["qualified": .int(outcome.qualified), "peak": .int(outcome.peak)]
+        if spec.hasSustainedPeak { members["sustained_peak"] = .int(outcome.sustainedPeak) }
+        return .object(members)
+    }
+
     private var resultJSON: JSONValue {
-        let amended: JSONValue = amendedResult.map { ["qualified": .int($0.qualified), "peak": .int($0.peak)] } ?? .null
-        return [
-            "qualified": .int(result.qualified),
-            "peak": .int(result.peak),
+        let amended: JSONValue = amendedResult.map { Self.outcomeJSON($0, spec: pipeline.spec) } ?? .null
+        guard case .object(var members) = Self.outcomeJSON(result, spec: pipeline.spec) else { return .null }
+        let more: [String: JSONValue] = [
             "final": .bool(isFinal),
             "buckets_sealed": .int(snapshots.count),
             "buckets_total": .int(pipeline.rules.bucketCount),
@@ -72,23 +80,29 @@ extension Certificate {
             "participants_root": .string(finalRoot),
             "amended": amended,
         ]
+        members.merge(more) { first, _ in first }
+        return .object(members)
     }
 }
 
 extension Amendment {
-    /// `{"bucket", "certified": {…}, "corrected": {…}, "reason", "events"}`.
-    public var json: JSONValue {
+    /// `{"bucket", "certified": {…}, "corrected": {…}, "reason", "events"}`; the numbers
+    /// carry `sustained_peak` under spec v2.
+    public func json(spec: PipelineCanonicalForm.Spec = .v2) -> JSONValue {
         [
-            "bucket": .int(bucket), "certified": Self.numbersJSON(certified), "corrected": Self.numbersJSON(corrected),
+            "bucket": .int(bucket), "certified": Self.numbersJSON(certified, spec: spec),
+            "corrected": Self.numbersJSON(corrected, spec: spec),
             "reason": .string(reason), "events": .array(events.map { .string($0) }),
         ]
     }
 
-    static func numbersJSON(_ numbers: BucketNumbers) -> JSONValue {
-        [
+    static func numbersJSON(_ numbers: BucketNumbers, spec: PipelineCanonicalForm.Spec) -> JSONValue {
+        var members: [String: JSONValue] = [
             "bucket_start": .string(numbers.bucketStart.rfc3339), "active": .int(numbers.active), "peak": .int(numbers.peak),
             "unique": .int(numbers.unique), "qualified": .int(numbers.qualified),
         ]
+        if spec.hasSustainedPeak { members["sustained_peak"] = .int(numbers.sustainedPeak) }
+        return .object(members)
     }
 
     /// Reads an amendment object.
@@ -107,6 +121,11 @@ extension Amendment {
         guard let json, let start = json["bucket_start"]?.stringValue.flatMap({ Instant(rfc3339: $0) }) else { return nil }
         let values = ["active", "peak", "unique", "qualified"].map { json[$0]?.integerValue.flatMap { Int(exactly: $0) } }
         guard let active = values[0], let peak = values[1], let unique = values[2], let qualified = values[3] else { return nil }
-        return BucketNumbers(bucket: bucket, bucketStart: start, active: active, peak: peak, unique: unique, qualified: qualified)
+        // Absent in v1 certificates, which read 0 as their snapshots do.
+        let sustained = json["sustained_peak"].map { $0.integerValue.flatMap { Int(exactly: $0) } } ?? 0
+        guard let sustained else { return nil }
+        return BucketNumbers(
+            bucket: bucket, bucketStart: start, active: active, peak: peak, sustainedPeak: sustained, unique: unique,
+            qualified: qualified)
     }
 }

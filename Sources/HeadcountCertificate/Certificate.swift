@@ -35,14 +35,24 @@ public struct Certificate: Sendable {
     public var incomplete: [Int: String]
     /// The qualified participants at the end of the last snapshot, sorted bytewise.
     public var participants: [QualifiedParticipant]
+    /// The pipeline's own UTC offset in minutes (e.g. 420 for WIB, UTC+07:00): how the
+    /// page shows times beside UTC. Presentation only; no hash depends on it.
+    public var utcOffsetMinutes: Int
+    /// Who is counted, as a plural noun ("teachers"): how the page words the result.
+    public var audience = "participants"
+    /// When each bucket was sealed (the database's clock), where known: shown beside the
+    /// snapshot, outside its hash (the document hash covers it).
+    public var sealedAt: [Int: Instant] = [:]
 
     /// Assembles a certificate; participants qualified after the last sealed bucket are
     /// left out, since no snapshot certifies them yet.
     public init(
         pipeline: PipelineCanonicalForm, publicKey: PublicKey, snapshots: [CertifiedSnapshot],
-        amendments: [Amendment] = [], incomplete: [Int: String] = [:], participants: [QualifiedParticipant]
+        amendments: [Amendment] = [], incomplete: [Int: String] = [:], participants: [QualifiedParticipant],
+        utcOffsetMinutes: Int = 0
     ) {
         self.pipeline = pipeline
+        self.utcOffsetMinutes = utcOffsetMinutes
         self.publicKey = publicKey
         self.snapshots = snapshots
         self.amendments = amendments
@@ -56,14 +66,15 @@ public struct Certificate: Sendable {
     /// A certificate of a whole chain, with its signing key's public half.
     public init(
         chain: SnapshotChain, publicKey: PublicKey, amendments: [Amendment] = [], incomplete: [Int: String] = [:],
-        participants: [QualifiedParticipant]
+        participants: [QualifiedParticipant], utcOffsetMinutes: Int = 0
     ) {
         self.init(
             pipeline: chain.pipeline, publicKey: publicKey, snapshots: chain.snapshots, amendments: amendments,
-            incomplete: incomplete, participants: participants)
+            incomplete: incomplete, participants: participants, utcOffsetMinutes: utcOffsetMinutes)
     }
 
-    /// The result as certified: the last snapshot's `qualified` and the highest `peak`.
+    /// The result as certified: the last snapshot's `qualified`, the highest `peak` and the
+    /// highest `sustained_peak` (0 under spec v1).
     public var result: CountOutcome { CountOutcome(buckets: snapshots.map(\.payload.numbers)) }
 
     /// The result with every bucket's latest amendment applied, or nil without amendments.

@@ -1,145 +1,186 @@
 import HeadcountCore
 
-/// certificate.html: one self-contained page (no scripts, fonts or images from elsewhere)
-/// that shows the result, the curve of the event, the rules and how to check it all.
+/// certificate.html: one self-contained page (no scripts, fonts, images or links to
+/// elsewhere) that a steward, a witness or a press officer can read and sign on paper.
+///
+/// It says the result in plain words, shows the curve of the event and a per-minute table in
+/// the event's own time zone beside UTC, spells out the rules, calls out amendments and
+/// incomplete minutes, and gives the exact commands that check it all. Printing (A4) is
+/// styled apart, so the browser's "Print" is the PDF export (docs/certificate.md).
 struct CertificatePage {
     let certificate: Certificate
     let documentHash: String
 
+    var time: CertificateTime { CertificateTime(offsetMinutes: certificate.utcOffsetMinutes) }
+    var rules: CountingRules { certificate.pipeline.rules }
+    var audience: String { certificate.audience }
+
     var html: String {
         let pipeline = certificate.pipeline
-        let title = "Attendance certificate: " + pipeline.title
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Self.escape(title))</title>
+            <title>\(Self.escape("Attendance certificate: " + pipeline.title))</title>
             <style>\(Self.style)</style></head>
-            <body>
+            <body><main class="sheet">
+            <header class="masthead">
+            <div class="kicker">Certificate of attendance · \(certificate.isFinal ? "final" : "provisional")</div>
             <h1>\(Self.escape(pipeline.title))</h1>
-            <p class="id">pipeline <code>\(Self.escape(pipeline.id))</code> · \(Self.escape(pipeline.rules.windowStart.rfc3339)) to \(Self.escape(pipeline.rules.windowEnd.rfc3339)) (UTC)</p>
-            \(resultSection)
-            <h2>Over time</h2>
-            \(CertificateChart(snapshots: certificate.snapshots.map(\.payload.numbers)).svg)
+            <p class="when">\(Self.escape(windowText))</p>
+            <p class="id">pipeline <code>\(Self.escape(pipeline.id))</code> · counting rules <code>\(Self.escape(pipeline.spec.rawValue))</code></p>
+            </header>
+            \(headline)
+            <section class="chart"><h2>The event minute by minute</h2>
+            \(CertificateChart(certificate: certificate, time: time).svg)
+            </section>
             \(problemsSection)
-            <h2>Counting rules</h2>
+            <section class="rules"><h2>The rules, in plain words</h2>
             \(rulesTable)
-            <h2>Seals</h2>
-            <dl>
-            <dt>Chain head (hash of the last snapshot)</dt><dd><code>\(certificate.headHash)</code></dd>
-            <dt>Genesis hash (SHA-256 of the rules)</dt><dd><code>\(pipeline.genesisHash)</code></dd>
-            <dt>Participants root (last bucket)</dt><dd><code>\(certificate.finalRoot)</code></dd>
-            <dt>Document hash</dt><dd><code>\(Self.escape(documentHash))</code></dd>
-            <dt>Ed25519 public key (base64)</dt><dd><code>\(Self.escape(certificate.publicKey.base64))</code></dd>
-            </dl>
-            \(Self.instructions)
-            </body></html>
+            </section>
+            \(checkSection)
+            \(sealsSection)
+            \(signatureBlock)
+            \(CertificateMinuteTable(certificate: certificate, time: time).html)
+            </main></body></html>
 
             """
     }
 
-    private var resultSection: String {
+    /// "Saturday 20 September 2025, 09:00–11:00 UTC+07:00 (02:00–04:00 UTC)".
+    var windowText: String {
+        let zone = time.offsetMinutes == 0 ? "" : " " + time.zoneName + " (" + time.utcClock(rules.windowStart) + "–" + time.utcClock(rules.windowEnd) + " UTC)"
+        return time.date(rules.windowStart) + ", " + time.clock(rules.windowStart) + "–" + time.clock(rules.windowEnd) + zone
+            + (time.offsetMinutes == 0 ? " UTC" : "")
+    }
+
+    // MARK: The result
+
+    private var headline: String {
         let result = certificate.result
-        let status = certificate.isFinal
-            ? "Final: all \(certificate.snapshots.count) buckets of the window are sealed."
-            : "Provisional: \(certificate.snapshots.count) of \(certificate.pipeline.rules.bucketCount) buckets sealed."
-        var out = """
-            <div class="result"><span class="big">\(Self.grouped(result.qualified))</span> qualified participants
-            <div class="peak">highest concurrency: <strong>\(Self.grouped(result.peak))</strong></div>
-            <div class="status">\(Self.escape(status))</div></div>
-            """
-        if let amended = certificate.amendedResult {
-            out += "<p>With the amendments below: \(Self.grouped(amended.qualified)) qualified, peak \(Self.grouped(amended.peak)).</p>"
+        let buckets = certificate.snapshots.map(\.payload.numbers)
+        let sustained = certificate.pipeline.spec.hasSustainedPeak
+        let qualifiedWords = rules.minimumPresence > .zero
+            ? "attended at least \(Self.words(rules.minimumPresence))" : "attended"
+        var sentence = "\(Self.grouped(result.qualified)) \(audience) \(qualifiedWords); at most \(Self.grouped(result.peak)) were present at once"
+        if sustained {
+            sentence += ", and \(Self.grouped(result.sustainedPeak)) stayed without a break through the best \(Self.words(rules.sustainedPeak))"
         }
-        return out
+        sentence += "."
+        if !certificate.isFinal { sentence = "So far: " + sentence }
+        var figures = [
+            Figure(value: result.qualified, label: "\(audience) qualified", note: "present at least \(Self.words(rules.minimumPresence)) in all", main: true),
+            Figure(value: result.peak, label: "peak", note: "most present at one instant" + when(buckets, \.peak, result.peak)),
+        ]
+        if sustained {
+            figures.append(Figure(
+                value: result.sustainedPeak, label: "sustained peak",
+                note: "most present through a whole \(Self.period(rules.sustainedPeak))" + when(buckets, \.sustainedPeak, result.sustainedPeak)))
+        }
+        figures.append(Figure(value: buckets.last?.unique ?? 0, label: "unique", note: "present at some time"))
+        var out = "<section class=\"headline\"><p class=\"sentence\">\(Self.escape(sentence))</p><div class=\"figures\">"
+        out += figures.map(\.html).joined() + "</div>"
+        out += "<p class=\"status\">\(Self.escape(statusText))</p>"
+        if let amended = certificate.amendedResult {
+            var corrected = "Counting the late events recorded below: \(Self.grouped(amended.qualified)) qualified, peak \(Self.grouped(amended.peak))"
+            if sustained { corrected += ", sustained peak \(Self.grouped(amended.sustainedPeak))" }
+            out += "<p class=\"amended-result\">\(Self.escape(corrected + ". The signed numbers above stay as sealed."))</p>"
+        }
+        return out + "</section>"
     }
+
+    private var statusText: String {
+        let total = rules.bucketCount
+        let sealed = certificate.snapshots.count
+        var text = certificate.isFinal
+            ? "Final: all \(total) snapshots of the window are sealed, hash-chained and signed."
+            : "Provisional: \(sealed) of \(total) snapshots sealed; the numbers may still grow."
+        if !certificate.incomplete.isEmpty { text += " \(certificate.incomplete.count) minutes may miss events (see below)." }
+        return text
+    }
+
+    /// " (first reached in the minute from 09:42)".
+    private func when(_ buckets: [BucketNumbers], _ number: KeyPath<BucketNumbers, Int>, _ value: Int) -> String {
+        guard value > 0, let first = buckets.first(where: { $0[keyPath: number] == value }) else { return "" }
+        return ", first in the minute from \(time.clock(first.bucketStart))"
+    }
+
+    struct Figure {
+        var value: Int
+        var label: String
+        var note: String
+        var main = false
+
+        var html: String {
+            "<div class=\"figure\(main ? " main" : "")\"><div class=\"value\">\(CertificatePage.grouped(value))</div>"
+                + "<div class=\"label\">\(CertificatePage.escape(label))</div><div class=\"note\">\(CertificatePage.escape(note))</div></div>"
+        }
+    }
+
+    // MARK: Amendments and incomplete minutes
 
     private var problemsSection: String {
-        var out = ""
-        if !certificate.incomplete.isEmpty {
-            out += "<h2>Incomplete buckets</h2><ul>"
-            for (bucket, reason) in certificate.incomplete.sorted(by: { $0.key < $1.key }) {
-                out += "<li>bucket \(bucket): \(Self.escape(reason))</li>"
-            }
-            out += "</ul>"
-        }
-        if !certificate.amendments.isEmpty {
-            out += "<h2>Amendments (late events)</h2><table><tr><th>bucket</th><th>certified a/p/u/q</th><th>corrected a/p/u/q</th><th>reason</th></tr>"
-            for amendment in certificate.amendments {
-                out += "<tr><td>\(amendment.bucket)</td><td>\(Self.quad(amendment.certified))</td>"
-                out += "<td>\(Self.quad(amendment.corrected))</td><td>\(Self.escape(amendment.reason))</td></tr>"
-            }
-            out += "</table>"
-        }
-        return out
+        var out = "<section class=\"problems\"><h2>Corrections and gaps</h2>"
+        out += incompleteText
+        out += amendmentsText
+        return out + "</section>"
     }
 
-    private var rulesTable: String {
-        let rules = certificate.pipeline.rules
-        let rows: [(String, String)] = [
-            ("Window", "\(rules.windowStart.rfc3339) to \(rules.windowEnd.rfc3339), \(rules.bucketCount) buckets"),
-            ("Bucket length", Self.seconds(rules.bucket)),
-            ("Reconnect grace (gaps shorter than this are bridged)", Self.seconds(rules.reconnectGrace)),
-            ("Minimum presence to qualify", Self.seconds(rules.minimumPresence)),
-            ("Heartbeat timeout", rules.heartbeatTimeout.map(Self.seconds) ?? "not used"),
-            ("Allowed lateness", Self.seconds(rules.allowedLateness)),
-        ]
-        return "<table>" + rows.map { "<tr><th>\(Self.escape($0.0))</th><td>\(Self.escape($0.1))</td></tr>" }.joined() + "</table>"
+    private var incompleteText: String {
+        guard !certificate.incomplete.isEmpty else {
+            return "<p class=\"ok\">Every minute is complete: no event was lost before it could be counted.</p>"
+        }
+        var out = "<p class=\"warn\"><strong>Incomplete minutes.</strong> Events may be missing from these minutes, so their numbers may be too low:</p><ul class=\"warn\">"
+        for run in Self.runs(certificate.incomplete) {
+            out += "<li>\(Self.escape(minutes(run.buckets))): \(Self.escape(run.reason))</li>"
+        }
+        return out + "</ul>"
     }
 
-    private static let instructions = """
-        <h2>How to check this certificate</h2>
-        <p>This page is a summary. The proof is in <code>certificate.json</code> and <code>participants.txt</code>
-        in the same folder. To check every number, hash, signature and participant list offline, run</p>
-        <pre>headcount verify FOLDER</pre>
-        <p>Compare the public key above with the one the organiser published beforehand. Each participant can ask
-        for an inclusion proof (<code>headcount prove FOLDER --participant KEY</code>) showing that they are counted.
-        <code>docs/certificate.md</code> explains how to recompute the hashes with <code>sha256sum</code>,
-        <code>jq</code> and <code>openssl</code> alone.</p>
-        """
+    private var amendmentsText: String {
+        guard !certificate.amendments.isEmpty else {
+            return "<p class=\"ok\">No amendments: no event arrived after its minute was sealed.</p>"
+        }
+        let shown = 40
+        var out = "<p class=\"warn\"><strong>\(certificate.amendments.count) \(certificate.amendments.count == 1 ? "amendment" : "amendments").</strong> Events that arrived after a minute was sealed changed its numbers. The sealed snapshot stays as signed; the correction is recorded beside it:</p><ul class=\"warn\">"
+        for amendment in certificate.amendments.prefix(shown) {
+            let changes = Self.changes(from: amendment.certified, to: amendment.corrected, sustained: certificate.pipeline.spec.hasSustainedPeak)
+            out += "<li>\(Self.escape(minutes(amendment.bucket...amendment.bucket))): \(Self.escape(changes.isEmpty ? "no number changed" : changes)). "
+            out += "<span class=\"reason\">\(Self.escape(amendment.reason))</span></li>"
+        }
+        if certificate.amendments.count > shown {
+            out += "<li>… and \(certificate.amendments.count - shown) more, all listed in certificate.json.</li>"
+        }
+        return out + "</ul>"
+    }
 
-    private static let style = """
-        body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-        .result{margin:1.5rem 0;padding:1rem 1.5rem;border:2px solid #1b5e20;border-radius:8px}
-        .big{font-size:4rem;font-weight:700;color:#1b5e20}.peak{font-size:1.5rem}.status{color:#555}
-        code{word-break:break-all}table{border-collapse:collapse}th,td{text-align:left;padding:.2rem .6rem;border-bottom:1px solid #ddd}
-        pre{background:#f4f4f4;padding:.6rem}.id{color:#555}
-        """
+    /// "the minute 09:11–09:12 (bucket 11)" or "the minutes 09:03–09:06 (buckets 3–5)".
+    func minutes(_ buckets: ClosedRange<Int>) -> String {
+        let span = time.clock(rules.bucketStart(buckets.lowerBound)) + "–" + time.clock(rules.bucketEnd(buckets.upperBound))
+        return buckets.count == 1
+            ? "the minute \(span) (bucket \(buckets.lowerBound))"
+            : "the minutes \(span) (buckets \(buckets.lowerBound)–\(buckets.upperBound))"
+    }
 
-    /// Text and attribute escaping: the five characters that HTML gives meaning to.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+    /// Consecutive buckets with the same reason, as one run each.
+    static func runs(_ flags: [Int: String]) -> [(buckets: ClosedRange<Int>, reason: String)] {
+        var result: [(buckets: ClosedRange<Int>, reason: String)] = []
+        for (bucket, reason) in flags.sorted(by: { $0.key < $1.key }) {
+            if let last = result.last, last.buckets.upperBound + 1 == bucket, last.reason == reason {
+                result[result.count - 1].buckets = last.buckets.lowerBound...bucket
+            } else {
+                result.append((bucket...bucket, reason))
             }
         }
-        return out
+        return result
     }
 
-    /// 25000 → "25,000", independent of the machine's locale.
-    static func grouped(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out += "," }
-            out.append(digit)
-        }
-        return value < 0 ? "-" + out : out
-    }
-
-    static func seconds(_ duration: Duration) -> String {
-        let milliseconds = duration.wholeMilliseconds
-        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
-    }
-
-    static func quad(_ numbers: BucketNumbers) -> String {
-        "\(numbers.active)/\(numbers.peak)/\(numbers.unique)/\(numbers.qualified)"
+    static func changes(from old: BucketNumbers, to new: BucketNumbers, sustained: Bool) -> String {
+        var names: [(String, KeyPath<BucketNumbers, Int>)] = [("active", \.active), ("peak", \.peak)]
+        if sustained { names.append(("sustained peak", \.sustainedPeak)) }
+        names += [("unique", \.unique), ("qualified", \.qualified)]
+        return names.compactMap { name, path in
+            old[keyPath: path] == new[keyPath: path] ? nil : "\(name) \(grouped(old[keyPath: path])) → \(grouped(new[keyPath: path]))"
+        }.joined(separator: ", ")
     }
 }

@@ -1,6 +1,7 @@
 import HeadcountCore
 
-/// The hashed part of a sealed snapshot: exactly the nine keys of COUNTING.md section 5.
+/// The hashed part of a sealed snapshot: exactly the keys of COUNTING.md section 5 (ten
+/// under spec v2; nine, without `sustained_peak`, under v1).
 public struct SnapshotPayload: Sendable, Hashable {
     /// The pipeline id.
     public var pipeline: String
@@ -8,6 +9,9 @@ public struct SnapshotPayload: Sendable, Hashable {
     public var bucketStart: Instant
     public var active: Int
     public var peak: Int
+    /// The best S-second period starting in the bucket; nil in a v1 snapshot, which
+    /// neither carries nor hashes it.
+    public var sustainedPeak: Int?
     public var unique: Int
     public var qualified: Int
     /// The RFC 6962 root over the qualified participants at E_m, lowercase hex.
@@ -15,30 +19,39 @@ public struct SnapshotPayload: Sendable, Hashable {
     /// The previous snapshot's hash, or the genesis hash for bucket 0.
     public var prevHash: String
 
-    public init(pipeline: String, numbers: BucketNumbers, participantsRoot: String, prevHash: String) {
+    /// The payload of `numbers` under `spec` (v1 leaves `sustained_peak` out).
+    public init(
+        pipeline: String, numbers: BucketNumbers, participantsRoot: String, prevHash: String,
+        spec: PipelineCanonicalForm.Spec = .v2
+    ) {
         self.pipeline = pipeline
         bucket = numbers.bucket
         bucketStart = numbers.bucketStart
         active = numbers.active
         peak = numbers.peak
+        sustainedPeak = spec.hasSustainedPeak ? numbers.sustainedPeak : nil
         unique = numbers.unique
         qualified = numbers.qualified
         self.participantsRoot = participantsRoot
         self.prevHash = prevHash
     }
 
-    /// The bucket's numbers.
+    /// The bucket's numbers (a v1 snapshot's `sustainedPeak` reads as 0).
     public var numbers: BucketNumbers {
-        BucketNumbers(bucket: bucket, bucketStart: bucketStart, active: active, peak: peak, unique: unique, qualified: qualified)
+        BucketNumbers(
+            bucket: bucket, bucketStart: bucketStart, active: active, peak: peak, sustainedPeak: sustainedPeak ?? 0,
+            unique: unique, qualified: qualified)
     }
 
     /// The object whose canonical JSON is hashed.
     public var json: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "pipeline": .string(pipeline), "bucket": .int(bucket), "bucket_start": .string(bucketStart.rfc3339),
             "active": .int(active), "peak": .int(peak), "unique": .int(unique), "qualified": .int(qualified),
             "participants_root": .string(participantsRoot), "prev_hash": .string(prevHash),
         ]
+        if let sustainedPeak { members["sustained_peak"] = .int(sustainedPeak) }
+        return .object(members)
     }
 
     /// SHA-256 of the canonical JSON of `json`, lowercase hex.
@@ -47,7 +60,8 @@ public struct SnapshotPayload: Sendable, Hashable {
         Digest256.hex(try! json.canonicalBytes())
     }
 
-    /// Reads the nine keys from a snapshot object; other keys are ignored here.
+    /// Reads the hashed keys from a snapshot object (`sustained_peak` when present; whether
+    /// it must be is the pipeline's spec, which `SnapshotRules` checks); other keys are ignored.
     public init(json: JSONValue) throws(CertificateError) {
         func string(_ key: String) throws(CertificateError) -> String {
             guard let value = json[key]?.stringValue else { throw Self.missing(key) }
@@ -63,6 +77,7 @@ public struct SnapshotPayload: Sendable, Hashable {
         bucketStart = start
         active = try integer("active")
         peak = try integer("peak")
+        sustainedPeak = json["sustained_peak"] == nil ? nil : try integer("sustained_peak")
         unique = try integer("unique")
         qualified = try integer("qualified")
         participantsRoot = try string("participants_root")

@@ -57,7 +57,8 @@ public struct SnapshotChain: Sendable {
     /// Seals the next bucket with an already computed `participants_root`.
     @discardableResult
     public mutating func seal(_ numbers: BucketNumbers, participantsRoot: String) throws(CertificateError) -> CertifiedSnapshot {
-        let payload = SnapshotPayload(pipeline: pipeline.id, numbers: numbers, participantsRoot: participantsRoot, prevHash: headHash)
+        let payload = SnapshotPayload(
+            pipeline: pipeline.id, numbers: numbers, participantsRoot: participantsRoot, prevHash: headHash, spec: pipeline.spec)
         try check(payload)
         let hash = payload.hash
         let snapshot = CertifiedSnapshot(payload: payload, hash: hash, signature: try signingKey.signature(forHash: hash))
@@ -108,10 +109,21 @@ enum SnapshotRules {
             reasons.append("bucket_start \(payload.bucketStart.rfc3339) should be \(rules.bucketStart(payload.bucket).rfc3339)")
         }
         if !Hex.isDigest(payload.participantsRoot) { reasons.append("participants_root is not 64 lowercase hex digits") }
-        if min(payload.active, payload.peak, payload.unique, payload.qualified) < 0 { reasons.append("a number is negative") }
-        // Anyone present at an instant of the bucket is active in it, and every active or
-        // qualified participant is unique by E_m (COUNTING.md section 3).
+        if min(payload.active, payload.peak, payload.unique, payload.qualified, payload.sustainedPeak ?? 0) < 0 {
+            reasons.append("a number is negative")
+        }
+        switch (pipeline.spec.hasSustainedPeak, payload.sustainedPeak) {
+        case (true, nil): reasons.append("sustained_peak is missing, but \(pipeline.spec.rawValue) certifies it")
+        case (false, .some): reasons.append("sustained_peak is not a number of \(pipeline.spec.rawValue)")
+        default: break
+        }
+        // Anyone present at an instant of the bucket is active in it, whoever covers a whole
+        // S-second period starting at t is present at t, and every active or qualified
+        // participant is unique by E_m (COUNTING.md section 3).
         if payload.peak > payload.active { reasons.append("peak \(payload.peak) exceeds active \(payload.active)") }
+        if let sustained = payload.sustainedPeak, sustained > payload.peak {
+            reasons.append("sustained_peak \(sustained) exceeds peak \(payload.peak)")
+        }
         if payload.active > payload.unique { reasons.append("active \(payload.active) exceeds unique \(payload.unique)") }
         if payload.qualified > payload.unique { reasons.append("qualified \(payload.qualified) exceeds unique \(payload.unique)") }
         if let previous, let reason = SnapshotChain.unexplainedDecrease(payload.numbers, after: previous.numbers, corrections: corrections) {

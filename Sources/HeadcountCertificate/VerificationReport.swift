@@ -78,6 +78,8 @@ public struct VerificationReport: Sendable {
     public var participantsChecked = 0
     public var headHash: String?
     public var result: CountOutcome?
+    /// Whether the certificate's spec certifies `sustained_peak` (v2 and later).
+    public var sustainedPeakChecked = false
 
     public init(directory: String) {
         self.directory = directory
@@ -111,7 +113,10 @@ public struct VerificationReport: Sendable {
         } else {
             lines.append("INVALID: \(directory) (\(name)), \(problems.count) problem(s)")
         }
-        if let result { lines.append("result: qualified \(result.qualified), peak \(result.peak)") }
+        if let result {
+            lines.append("result: qualified \(result.qualified), peak \(result.peak)"
+                + (sustainedPeakChecked ? ", sustained peak \(result.sustainedPeak)" : ""))
+        }
         if let headHash { lines.append("chain head: \(headHash)") }
         lines += notes.map { "note: \($0)" }
         lines += problems.map { "problem: \($0)" }

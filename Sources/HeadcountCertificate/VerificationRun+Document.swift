@@ -11,11 +11,14 @@ extension VerificationRun {
         let outcome = CountOutcome(buckets: payloads.map(\.numbers))
         report.result = outcome
         let last = payloads[payloads.count - 1]
-        let expectations: [(String, JSONValue)] = [
+        let spec = pipeline?.spec ?? .v2
+        report.sustainedPeakChecked = spec.hasSustainedPeak
+        var expectations: [(String, JSONValue)] = [
             ("qualified", .int(outcome.qualified)), ("peak", .int(outcome.peak)),
             ("buckets_sealed", .int(payloads.count)), ("head_hash", report.headHash.map { .string($0) } ?? .null),
             ("participants_root", .string(last.participantsRoot)),
         ]
+        if spec.hasSustainedPeak { expectations.append(("sustained_peak", .int(outcome.sustainedPeak))) }
         for (key, expected) in expectations where !Self.same(result[key], expected) {
             problem(.result, .resultMismatch, "result.\(key) is not what the snapshots give (\(Self.text(expected)))")
         }
@@ -57,8 +60,7 @@ extension VerificationRun {
             if stated?.isNull == false { problem(.result, .resultMismatch, "result.amended is stated without any amendment") }
             return
         }
-        let outcome = CountOutcome(buckets: corrected)
-        let expected: JSONValue = ["qualified": .int(outcome.qualified), "peak": .int(outcome.peak)]
+        let expected = Certificate.outcomeJSON(CountOutcome(buckets: corrected), spec: pipeline?.spec ?? .v2)
         if !Self.same(stated, expected) {
             problem(.result, .resultMismatch, "result.amended is not what the amendments give (\(Self.text(expected)))")
         }

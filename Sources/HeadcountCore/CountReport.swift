@@ -26,8 +26,8 @@ public struct CountReport: Sendable, Hashable {
     public var outcome: CountOutcome { CountOutcome(buckets: buckets) }
 
     /// `{"pipeline": ID, "buckets": [{"bucket": 0, "bucket_start": …, "active": n, "peak": n,
-    /// "unique": n, "qualified": n}, …], "result": {"qualified": n, "peak": n},
-    /// "conflicting_duplicates": n}`, keys in that order.
+    /// "sustained_peak": n, "unique": n, "qualified": n}, …], "result": {"qualified": n,
+    /// "peak": n, "sustained_peak": n}, "conflicting_duplicates": n}`, keys in that order.
     public func json() -> String {
         var out = "{\"pipeline\": "
         CanonicalEvent.appendQuoted(pipeline, to: &out)
@@ -35,20 +35,21 @@ public struct CountReport: Sendable, Hashable {
         for (index, bucket) in buckets.enumerated() {
             if index > 0 { out += ", " }
             out += "{\"bucket\": \(bucket.bucket), \"bucket_start\": \"\(bucket.bucketStart.rfc3339)\", "
-            out += "\"active\": \(bucket.active), \"peak\": \(bucket.peak), "
+            out += "\"active\": \(bucket.active), \"peak\": \(bucket.peak), \"sustained_peak\": \(bucket.sustainedPeak), "
             out += "\"unique\": \(bucket.unique), \"qualified\": \(bucket.qualified)}"
         }
         let outcome = outcome
-        out += "], \"result\": {\"qualified\": \(outcome.qualified), \"peak\": \(outcome.peak)}, "
+        out += "], \"result\": {\"qualified\": \(outcome.qualified), \"peak\": \(outcome.peak), "
+        out += "\"sustained_peak\": \(outcome.sustainedPeak)}, "
         out += "\"conflicting_duplicates\": \(conflictingDuplicates)}"
         return out
     }
 
     /// A table for people: one line per bucket, then the result.
     public func table() -> String {
-        let headers = ["bucket", "bucket start (UTC)", "active", "peak", "unique", "qualified"]
+        let headers = ["bucket", "bucket start (UTC)", "active", "peak", "sustained", "unique", "qualified"]
         let rows = buckets.map {
-            ["\($0.bucket)", $0.bucketStart.rfc3339, "\($0.active)", "\($0.peak)", "\($0.unique)", "\($0.qualified)"]
+            ["\($0.bucket)", $0.bucketStart.rfc3339, "\($0.active)", "\($0.peak)", "\($0.sustainedPeak)", "\($0.unique)", "\($0.qualified)"]
         }
         var widths = headers.map(\.count)
         for row in rows {
@@ -65,7 +66,7 @@ public struct CountReport: Sendable, Hashable {
         out += line(widths.map { String(repeating: "-", count: $0) }) + "\n"
         for row in rows { out += line(row) + "\n" }
         let outcome = outcome
-        out += "result: qualified \(outcome.qualified), peak \(outcome.peak)\n"
+        out += "result: qualified \(outcome.qualified), peak \(outcome.peak), sustained peak \(outcome.sustainedPeak)\n"
         out += "conflicting duplicates: \(conflictingDuplicates), dead letters outside the window: \(deadLetters)\n"
         return out
     }

@@ -16,6 +16,14 @@ public struct CountingRules: Sendable, Hashable {
     public var heartbeatTimeout: Duration?
     /// L: how far the watermark trails event time; must be ≥ G; default 120 s.
     public var allowedLateness: Duration
+    /// S: the period over which `sustained_peak` is judged; 0 < S ≤ bucket; default 10 s, or
+    /// the bucket when that is shorter (docs/counting.md: a default must never be invalid).
+    public var sustainedPeak: Duration
+
+    /// The default S for a bucket length: 10 s, or the bucket when it is shorter.
+    public static func defaultSustainedPeak(bucket: Duration) -> Duration {
+        min(.seconds(10), bucket)
+    }
 
     /// Builds and validates rules; the error names the offending field.
     public init(
@@ -25,7 +33,8 @@ public struct CountingRules: Sendable, Hashable {
         reconnectGrace: Duration = .seconds(60),
         minimumPresence: Duration = .zero,
         heartbeatTimeout: Duration? = nil,
-        allowedLateness: Duration = .seconds(120)
+        allowedLateness: Duration = .seconds(120),
+        sustainedPeak: Duration? = nil
     ) throws(CountingRulesError) {
         self.windowStart = windowStart
         self.windowEnd = windowEnd
@@ -34,6 +43,7 @@ public struct CountingRules: Sendable, Hashable {
         self.minimumPresence = minimumPresence
         self.heartbeatTimeout = heartbeatTimeout
         self.allowedLateness = allowedLateness
+        self.sustainedPeak = sustainedPeak ?? Self.defaultSustainedPeak(bucket: bucket)
         try validate()
     }
 
@@ -53,6 +63,11 @@ public struct CountingRules: Sendable, Hashable {
                 field: "rules.allowedLateness",
                 message: "must be at least rules.reconnectGrace (\(reconnectGrace.wholeMilliseconds / 1000) s)")
         }
+        try Self.requireWholeMilliseconds(sustainedPeak, "rules.sustainedPeak", positive: true)
+        guard sustainedPeak <= bucket else {
+            throw CountingRulesError(
+                field: "rules.sustainedPeak", message: "must not be longer than rules.bucket (\(Self.describe(bucket)))")
+        }
         // One bucket per minute over a year is 525,600 snapshots; more than that is a typo.
         guard bucketCount <= 10_000_000 else {
             throw CountingRulesError(field: "rules.bucket", message: "gives more than 10,000,000 buckets over the window")
@@ -69,6 +84,11 @@ public struct CountingRules: Sendable, Hashable {
         if positive ? duration <= .zero : duration < .zero {
             throw CountingRulesError(field: field, message: positive ? "must be positive" : "must not be negative")
         }
+    }
+
+    private static func describe(_ duration: Duration) -> String {
+        let milliseconds = duration.wholeMilliseconds
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 
     /// M = ceil((end − start) / bucket).

@@ -92,18 +92,21 @@ public struct IncrementalCount: Sendable {
             participant: String(decoding: record.key, as: UTF8.self), old: old, new: new, delta: delta)
     }
 
-    /// The numbers of every bucket whose end E_m is at or below `watermark`.
+    /// The numbers of every bucket that `watermark` lets be sealed (see `sealableBucketCount`).
     ///
     /// Mutating only because the tally merges pending changes when asked.
     public mutating func buckets(atOrBelow watermark: Instant) -> [BucketNumbers] {
         tally.numbers(count: Self.sealableBucketCount(rules: rules, watermark: watermark))
     }
 
-    /// How many buckets end at or below `watermark`.
+    /// How many buckets `watermark` lets be sealed: bucket m once the watermark reaches
+    /// min(E_m + S, end) (COUNTING.md section 4), since its `sustained_peak` looks at the
+    /// S-second periods that start in it and may run into the next bucket.
     public static func sealableBucketCount(rules: CountingRules, watermark: Instant) -> Int {
         if watermark >= rules.windowEnd { return rules.bucketCount }
-        let elapsed = watermark.milliseconds - rules.windowStart.milliseconds
-        return elapsed <= 0 ? 0 : Int(elapsed / rules.bucket.wholeMilliseconds)
+        // Below the end, min(E_m + S, end) ≤ watermark means E_m + S ≤ watermark.
+        let elapsed = watermark.milliseconds - rules.sustainedPeak.wholeMilliseconds - rules.windowStart.milliseconds
+        return elapsed <= 0 ? 0 : min(rules.bucketCount, Int(elapsed / rules.bucket.wholeMilliseconds))
     }
 
     /// P(p) now; empty for an unknown participant.

@@ -43,6 +43,11 @@ public struct PresenceContribution: Hashable, Sendable {
     /// +1 where a piece starts, −1 where it ends; changes at or after the window end are
     /// left out because no bucket can see them.
     public var peakChanges: [PeakChange]
+    /// The same for the S-second periods the presence covers: a piece [a, b) with
+    /// b − a ≥ S covers [t, t + S) for exactly the starts t ∈ [a, b − S], so it is +1 at a
+    /// and −1 at b − S + 1; `sustained_peak` is the prefix-sum maximum of these inside each
+    /// bucket, exactly as `peak` is of `peakChanges` (docs/counting.md, "Sustained peak").
+    public var sustainedChanges: [PeakChange]
     /// The first bucket m with P ∩ [start, E_m) of positive length: +1 to `unique` from m on.
     public var uniqueBucket: Int?
     /// The first bucket m with length(P ∩ [start, E_m)) ≥ Q: +1 to `qualified` from m on.
@@ -51,9 +56,13 @@ public struct PresenceContribution: Hashable, Sendable {
     /// No contribution (empty presence).
     public static let none = PresenceContribution(activeBuckets: [], peakChanges: [], uniqueBucket: nil, qualifiedBucket: nil)
 
-    public init(activeBuckets: [Range<Int>], peakChanges: [PeakChange], uniqueBucket: Int?, qualifiedBucket: Int?) {
+    public init(
+        activeBuckets: [Range<Int>], peakChanges: [PeakChange], sustainedChanges: [PeakChange] = [], uniqueBucket: Int?,
+        qualifiedBucket: Int?
+    ) {
         self.activeBuckets = activeBuckets
         self.peakChanges = peakChanges
+        self.sustainedChanges = sustainedChanges
         self.uniqueBucket = uniqueBucket
         self.qualifiedBucket = qualifiedBucket
     }
@@ -66,6 +75,7 @@ public struct PresenceContribution: Hashable, Sendable {
     init(presence: Presence, rules: RuleMilliseconds) {
         var active: [Range<Int>] = []
         var changes: [PeakChange] = []
+        var sustained: [PeakChange] = []
         changes.reserveCapacity(presence.intervals.count * 2)
         for piece in presence.intervals {
             let buckets = rules.bucketIndex(piece.from)..<(rules.bucketIndex(piece.to - 1) + 1)
@@ -76,9 +86,18 @@ public struct PresenceContribution: Hashable, Sendable {
             }
             changes.append(PeakChange(at: piece.from, delta: 1))
             if piece.to < rules.end { changes.append(PeakChange(at: piece.to, delta: -1)) }
+            // A piece's start range [a, b − S] ends before the piece does, so the ranges of
+            // one participant's disjoint pieces never overlap: it counts at most once at any
+            // t. Every range ends by end − S, which is the spec's "t + S ≤ end".
+            let lastStart = piece.to - rules.sustained
+            if lastStart >= piece.from {
+                sustained.append(PeakChange(at: piece.from, delta: 1))
+                if lastStart + 1 < rules.end { sustained.append(PeakChange(at: lastStart + 1, delta: -1)) }
+            }
         }
         self.activeBuckets = active
         self.peakChanges = changes
+        self.sustainedChanges = sustained
         self.uniqueBucket = presence.intervals.first.map { rules.bucketIndex($0.from) }
         // Qualified at E_m iff the qualification instant x ≤ E_m, i.e. from the bucket holding x − 1.
         self.qualifiedBucket = presence.qualificationInstant(minimum: rules.effectiveMinimum)
@@ -91,15 +110,20 @@ public struct PresenceContribution: Hashable, Sendable {
 public struct ContributionDelta: Hashable, Sendable {
     public var active: [ActiveChange]
     public var peak: [PeakChange]
+    /// Changes of the S-covering level (see `PresenceContribution.sustainedChanges`).
+    public var sustained: [PeakChange]
     public var unique: [BucketChange]
     public var qualified: [BucketChange]
 
     /// Nothing changes.
-    public var isEmpty: Bool { active.isEmpty && peak.isEmpty && unique.isEmpty && qualified.isEmpty }
+    public var isEmpty: Bool { active.isEmpty && peak.isEmpty && sustained.isEmpty && unique.isEmpty && qualified.isEmpty }
 
-    public init(active: [ActiveChange], peak: [PeakChange], unique: [BucketChange], qualified: [BucketChange]) {
+    public init(
+        active: [ActiveChange], peak: [PeakChange], sustained: [PeakChange] = [], unique: [BucketChange], qualified: [BucketChange]
+    ) {
         self.active = active
         self.peak = peak
+        self.sustained = sustained
         self.unique = unique
         self.qualified = qualified
     }
@@ -108,6 +132,7 @@ public struct ContributionDelta: Hashable, Sendable {
     public init(from old: PresenceContribution, to new: PresenceContribution) {
         active = Self.activeDifference(old.activeBuckets, new.activeBuckets)
         peak = Self.peakDifference(old.peakChanges, new.peakChanges)
+        sustained = Self.peakDifference(old.sustainedChanges, new.sustainedChanges)
         unique = Self.counterDifference(old.uniqueBucket, new.uniqueBucket)
         qualified = Self.counterDifference(old.qualifiedBucket, new.qualifiedBucket)
     }

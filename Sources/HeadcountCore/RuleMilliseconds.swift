@@ -14,6 +14,8 @@ struct RuleMilliseconds: Sendable, Hashable {
     let effectiveMinimum: Int64
     /// H, when set.
     let heartbeatTimeout: Int64?
+    /// S, the sustained-peak period.
+    let sustained: Int64
     /// M.
     let bucketCount: Int
 
@@ -24,6 +26,7 @@ struct RuleMilliseconds: Sendable, Hashable {
         grace = rules.reconnectGrace.wholeMilliseconds
         effectiveMinimum = max(1, rules.minimumPresence.wholeMilliseconds)
         heartbeatTimeout = rules.heartbeatTimeout?.wholeMilliseconds
+        sustained = rules.sustainedPeak.wholeMilliseconds
         bucketCount = rules.bucketCount
     }
 

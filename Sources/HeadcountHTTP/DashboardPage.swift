@@ -25,7 +25,7 @@ enum DashboardPage {
 <title>Headcount: live</title>
 <style>
   :root { --ink:#1d2430; --soft:#5b6576; --line:#e3e7ee; --bg:#f5f7fa; --card:#fff;
-          --unique:#2f6fde; --qualified:#138a55; --active:#e08a00; --peak:#b8690a; --warn:#c0392b; --amend:#7a4cc2; }
+          --unique:#2f6fde; --qualified:#138a55; --active:#e08a00; --peak:#b8690a; --sustained:#8a3b12; --warn:#c0392b; --amend:#7a4cc2; }
   * { box-sizing:border-box; }
   body { margin:0; font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif; color:var(--ink); background:var(--bg); }
   header { background:#18202c; color:#fff; padding:14px 28px; display:flex; align-items:center; gap:18px; flex-wrap:wrap; }
@@ -35,7 +35,7 @@ enum DashboardPage {
   .pill.live::before { content:""; display:inline-block; width:8px; height:8px; border-radius:50%; background:#3ddc84; margin-right:7px; }
   .pill.stale { background:#7a2a21; color:#ffd9d4; }
   main { padding:20px 28px 28px; max-width:1400px; margin:0 auto; }
-  .cards { display:grid; grid-template-columns:repeat(4,1fr); gap:14px; }
+  .cards { display:grid; grid-template-columns:repeat(5,1fr); gap:14px; }
   .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:14px 16px; }
   .card .label { color:var(--soft); font-size:13px; text-transform:uppercase; letter-spacing:.04em; }
   .card .value { font-size:34px; font-weight:650; font-variant-numeric:tabular-nums; margin-top:2px; }
@@ -76,6 +76,7 @@ enum DashboardPage {
     <div class="card"><div class="label">Unique<span class="tag">INCOMPLETE</span></div><div class="value" id="unique">–</div><div class="note">present at some time so far</div></div>
     <div class="card"><div class="label">Active<span class="tag">INCOMPLETE</span></div><div class="value" id="active">–</div><div class="note">present during the minute</div></div>
     <div class="card"><div class="label">Peak<span class="tag">INCOMPLETE</span></div><div class="value" id="peak">–</div><div class="note">most at once in the minute</div></div>
+    <div class="card"><div class="label">Sustained peak<span class="tag">INCOMPLETE</span></div><div class="value" id="sustained_peak">–</div><div class="note" id="sustained-note">most present through a whole period</div></div>
   </div>
   <div class="bar">
     <span>Last sealed: <b id="bucket">none yet</b></span>
@@ -90,7 +91,7 @@ enum DashboardPage {
       <svg id="chart" width="100%" height="360" role="img" aria-label="per-minute chart of sealed snapshots"></svg>
       <div class="legend">
         <span style="--c:var(--unique)">unique</span><span style="--c:var(--qualified)">qualified</span>
-        <span style="--c:var(--active)">active</span><span style="--c:var(--peak)">peak</span>
+        <span style="--c:var(--active)">active</span><span style="--c:var(--peak)">peak</span><span style="--c:var(--sustained)">sustained peak</span>
         <span style="--c:#f3b8b1">incomplete (events may be missing)</span><span style="--c:var(--amend)">amended by late events</span>
       </div>
     </div>
@@ -164,7 +165,7 @@ function drawChart(s) {
   }
   svg.append(el("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: "#9aa3b2" }));
   const series = [["unique", "var(--unique)", 2.5, ""], ["qualified", "var(--qualified)", 2.5, ""],
-                  ["active", "var(--active)", 2, ""], ["peak", "var(--peak)", 1.5, "4 3"]];
+                  ["active", "var(--active)", 2, ""], ["peak", "var(--peak)", 1.5, "4 3"], ["sustained_peak", "var(--sustained)", 1.5, ""]];
   for (const [key, color, width, dash] of series) {
     if (!n) break;
     // Each sealed bucket is drawn across its minute, at the value of its end.
@@ -180,7 +181,8 @@ function render(s) {
   $("title").textContent = p.title;
   $("window").textContent = `${p.id} · ${day(p.window_start)}, ${time(p.window_start)} – ${time(p.window_end)} · one snapshot per ${p.bucket_seconds} s`;
   const last = s.last;
-  for (const key of ["qualified", "unique", "active", "peak"]) $(key).textContent = last ? fmt(last[key]) : "–";
+  for (const key of ["qualified", "unique", "active", "peak", "sustained_peak"]) $(key).textContent = last ? fmt(last[key]) : "–";
+  $("sustained-note").textContent = `most present through a whole ${p.sustained_peak_milliseconds / 1000} s`;
   $("qualified-note").textContent = p.minimum_presence_seconds > 0 ? `present at least ${Math.round(p.minimum_presence_seconds / 60)} min` : "present at some time";
   $("bucket").textContent = last ? `minute ${last.bucket + 1}, ${time(last.bucket_start)} – ${time(last.bucket_end)}` : "none yet";
   // An incomplete bucket's numbers never stand alone: every card carries the flag.
@@ -195,7 +197,7 @@ function render(s) {
   $("watermark").title = s.watermark;
   const r = s.result, i = s.integrity;
   $("result-label").textContent = r && r.final ? "Result (final)" : "Result so far";
-  $("result").textContent = r ? `${fmt(r.qualified)} qualified\npeak ${fmt(r.peak)}` + (r.incomplete ? "\nincomplete" : "") : "–";
+  $("result").textContent = r ? `${fmt(r.qualified)} qualified\npeak ${fmt(r.peak)}\nsustained peak ${fmt(r.sustained_peak)}` + (r.incomplete ? "\nincomplete" : "") : "–";
   $("result").className = r && r.incomplete ? "bad" : "";
   $("incomplete").textContent = i.incomplete_buckets ? `${fmt(i.incomplete_buckets)} of ${fmt(s.sealed_buckets)}` : "none";
   $("incomplete").className = i.incomplete_buckets ? "bad" : "ok";

@@ -20,6 +20,8 @@ struct DashboardStatus: Encodable, Sendable {
         var bucketsTotal: Int
         var minimumPresenceSeconds: Int64
         var allowedLatenessSeconds: Int64
+        /// S, the period of `sustained_peak`.
+        var sustainedPeakMilliseconds: Int64
     }
 
     struct Bucket: Encodable, Sendable {
@@ -28,6 +30,8 @@ struct DashboardStatus: Encodable, Sendable {
         var bucketEnd: String
         var active: Int
         var peak: Int
+        /// The best S-second period starting in the minute (0 for a spec v1 snapshot).
+        var sustainedPeak: Int
         var unique: Int
         var qualified: Int
         /// Why events may be missing, in plain words; nil for a complete bucket.
@@ -39,6 +43,7 @@ struct DashboardStatus: Encodable, Sendable {
     struct Chart: Encodable, Sendable {
         var active: [Int] = []
         var peak: [Int] = []
+        var sustainedPeak: [Int] = []
         var unique: [Int] = []
         var qualified: [Int] = []
         /// Buckets flagged incomplete, and buckets with amendments.
@@ -68,6 +73,7 @@ struct DashboardStatus: Encodable, Sendable {
     struct Result: Encodable, Sendable {
         var qualified: Int
         var peak: Int
+        var sustainedPeak: Int
         /// All buckets sealed: the certified result of the attempt.
         var final: Bool
         /// Some bucket is incomplete: the result may miss people.
@@ -93,7 +99,8 @@ struct DashboardStatus: Encodable, Sendable {
             id: pipeline.id, title: pipeline.title, windowStart: rules.windowStart.rfc3339, windowEnd: rules.windowEnd.rfc3339,
             bucketSeconds: rules.bucket.wholeMilliseconds / 1000, bucketsTotal: rules.bucketCount,
             minimumPresenceSeconds: rules.minimumPresence.wholeMilliseconds / 1000,
-            allowedLatenessSeconds: rules.allowedLateness.wholeMilliseconds / 1000)
+            allowedLatenessSeconds: rules.allowedLateness.wholeMilliseconds / 1000,
+            sustainedPeakMilliseconds: rules.sustainedPeak.wholeMilliseconds)
         readAt = now.rfc3339
         watermark = Watermark.compute(progress: status.partitions, now: now, allowedLateness: rules.allowedLateness).rfc3339
         sealedBuckets = status.sealed.count
@@ -107,11 +114,13 @@ struct DashboardStatus: Encodable, Sendable {
             let n = sealed.numbers
             return Bucket(
                 bucket: n.bucket, bucketStart: n.bucketStart.rfc3339, bucketEnd: rules.bucketEnd(n.bucket).rfc3339,
-                active: n.active, peak: n.peak, unique: n.unique, qualified: n.qualified, incomplete: sealed.incomplete ?? gapReason,
+                active: n.active, peak: n.peak, sustainedPeak: n.sustainedPeak, unique: n.unique, qualified: n.qualified,
+                incomplete: sealed.incomplete ?? gapReason,
                 amendments: sealed.amendments)
         }
         result = last.map { last in
-            Result(qualified: last.qualified, peak: chart.peak.max() ?? 0, final: status.sealed.count == rules.bucketCount,
+            Result(qualified: last.qualified, peak: chart.peak.max() ?? 0, sustainedPeak: chart.sustainedPeak.max() ?? 0,
+                   final: status.sealed.count == rules.bucketCount,
                    incomplete: !chart.incomplete.isEmpty)
         }
         integrity = Integrity(
@@ -132,6 +141,7 @@ struct DashboardStatus: Encodable, Sendable {
             let n = bucket.numbers
             chart.active.append(n.active)
             chart.peak.append(n.peak)
+            chart.sustainedPeak.append(n.sustainedPeak)
             chart.unique.append(n.unique)
             chart.qualified.append(n.qualified)
             if bucket.incomplete ?? gapReason != nil { chart.incomplete.append(n.bucket) }

@@ -6,6 +6,7 @@ import Yams
 //
 //   id: sumsel-ai-webinar-2025
 //   title: International AI webinar for teachers
+//   audience: teachers  # optional: who is counted, as the certificate words it
 //   window:
 //     start: 2025-09-20T08:00:00+07:00
 //     end: 2025-09-20T11:00:00+07:00
@@ -15,6 +16,7 @@ import Yams
 //     minimumPresence: 0s
 //     heartbeatTimeout: 90s
 //     allowedLateness: 120s
+//     sustainedPeak: 10s  # the period of sustained_peak; at most the bucket
 //   kafka:              # optional
 //     topic: headcount.sumsel-ai-webinar-2025.events
 //     partitions: 12

@@ -15,8 +15,17 @@ public struct Pipeline: Sendable, Hashable {
     /// Where the signing key comes from and which public key it must have; nil when the
     /// file has no `signing:` section (the key then comes from `--key` or the environment).
     public var signing: Signing?
+    /// The event's own time zone as minutes east of UTC: the offset `window.start` is written
+    /// with (420 for `+07:00`). Only how people are shown times; counting is in UTC.
+    public var utcOffsetMinutes: Int
+    /// Who is counted, as a plural noun for people ("teachers"); default "participants".
+    /// Only how the certificate page words the result.
+    public var audience = "participants"
 
-    public init(id: String, title: String, rules: CountingRules, kafka: KafkaTopic, signing: Signing? = nil) {
+    public init(
+        id: String, title: String, rules: CountingRules, kafka: KafkaTopic, signing: Signing? = nil, utcOffsetMinutes: Int = 0
+    ) {
+        self.utcOffsetMinutes = utcOffsetMinutes
         self.id = id
         self.title = title
         self.rules = rules

@@ -7,22 +7,27 @@ struct PipelineReader {
     let file: String
 
     func pipeline(from root: Node) throws(PipelineError) -> Pipeline {
-        let top = try mapping(root, field: "", allowed: ["id", "title", "window", "rules", "kafka", "signing"])
+        let top = try mapping(root, field: "", allowed: ["id", "title", "audience", "window", "rules", "kafka", "signing"])
         let id = try string(top, "id", required: true)!
         guard Pipeline.isValidIdentifier(id) else {
             throw error(top["id"], "id", "must be 1 to 100 characters of a-z, 0-9, '-', '.', '_'")
         }
         let title = try string(top, "title", required: false) ?? id
+        let audience = try string(top, "audience", required: false) ?? "participants"
         let window = try mapping(try node(top, "window", required: true)!, field: "window", allowed: ["start", "end"])
         let start = try instant(window, "start", parent: "window")
         let end = try instant(window, "end", parent: "window")
         let rules = try countingRules(top, start: start, end: end)
         let kafka = try kafkaTopic(top, id: id)
-        return Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top))
+        // The window's start is valid RFC 3339 by now, so it carries a zone.
+        let offset = window["start"]?.scalar.flatMap { Instant.utcOffsetMinutes(rfc3339: $0.string) } ?? 0
+        var pipeline = Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top), utcOffsetMinutes: offset)
+        pipeline.audience = audience
+        return pipeline
     }
 
     private func countingRules(_ top: [String: Node], start: Instant, end: Instant) throws(PipelineError) -> CountingRules {
-        let names = ["bucket", "reconnectGrace", "minimumPresence", "heartbeatTimeout", "allowedLateness"]
+        let names = ["bucket", "reconnectGrace", "minimumPresence", "heartbeatTimeout", "allowedLateness", "sustainedPeak"]
         let rules = try top["rules"].map { node throws(PipelineError) in try mapping(node, field: "rules", allowed: names) } ?? [:]
         func rule(_ name: String, _ fallback: Duration) throws(PipelineError) -> Duration {
             try rules[name].map { node throws(PipelineError) in try duration(node, field: "rules." + name) } ?? fallback
@@ -36,7 +41,10 @@ struct PipelineReader {
                 heartbeatTimeout: try rules["heartbeatTimeout"].map { node throws(PipelineError) in
                     try duration(node, field: "rules.heartbeatTimeout")
                 },
-                allowedLateness: try rule("allowedLateness", .seconds(120)))
+                allowedLateness: try rule("allowedLateness", .seconds(120)),
+                sustainedPeak: try rules["sustainedPeak"].map { node throws(PipelineError) in
+                    try duration(node, field: "rules.sustainedPeak")
+                })
         } catch let failure as CountingRulesError {
             let key = failure.field.split(separator: ".").last.map(String.init) ?? ""
             let place = failure.field.hasPrefix("window") ? top["window"] : (rules[key] ?? top["rules"])

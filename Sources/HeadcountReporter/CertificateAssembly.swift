@@ -12,19 +12,19 @@ public enum CertificateAssembly {
         pipeline: Pipeline, publicKey: PublicKey, snapshots: [StoredSnapshot], amendments: [StoredAmendment],
         gaps: [RetentionGap], participants: [CertifiedParticipant]
     ) -> Certificate {
-        let certified = snapshots.map {
-            CertifiedSnapshot(
-                payload: SnapshotPayload(pipeline: $0.pipeline, numbers: $0.numbers, participantsRoot: $0.participantsRoot, prevHash: $0.prevHash),
-                hash: $0.hash, signature: $0.signature)
-        }
-        return Certificate(
-            pipeline: PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules),
-            publicKey: publicKey, snapshots: certified,
+        // A chain sealed before spec v2 stays a v1 certificate: its hashes cover no sustained_peak.
+        var certificate = Certificate(
+            pipeline: PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: snapshots.spec),
+            publicKey: publicKey, snapshots: snapshots.map(\.certified),
             amendments: amendments.map {
                 Amendment(bucket: $0.bucket, certified: $0.certified, corrected: $0.corrected, reason: $0.reason, events: $0.events)
             },
             incomplete: IncompleteBuckets.flags(snapshots: snapshots, gaps: gaps),
-            participants: participants.map { QualifiedParticipant(key: $0.participant, bucket: $0.bucket, changes: $0.changes) })
+            participants: participants.map { QualifiedParticipant(key: $0.participant, bucket: $0.bucket, changes: $0.changes) },
+            utcOffsetMinutes: pipeline.utcOffsetMinutes)
+        certificate.audience = pipeline.audience
+        certificate.sealedAt = Dictionary(uniqueKeysWithValues: snapshots.map { ($0.bucket, $0.sealedAt) })
+        return certificate
     }
 
     /// Reads everything from the store and builds the certificate.

@@ -56,7 +56,10 @@ struct ContributionFeed: Sendable {
                 qualified: row.qualified == 0 ? [] : [BucketChange(bucket: row.bucket, delta: row.qualified)]))
         }
         if !rows.peaks.isEmpty {
-            tally.apply(ContributionDelta(active: [], peak: rows.peaks.map(\.change), unique: [], qualified: []))
+            // The tally skips zero deltas, so a row that moves only one level changes only that one.
+            tally.apply(ContributionDelta(
+                active: [], peak: rows.peaks.map(\.change),
+                sustained: rows.peaks.map { PeakChange(at: $0.change.at, delta: $0.sustained) }, unique: [], qualified: []))
         }
     }
 }

@@ -18,12 +18,17 @@ public enum Recount {
         publicKey: PublicKey, incomplete: [Int: String] = [:]
     ) -> RecountReport {
         let count = BatchCount(events: events, rules: pipeline.rules)
-        let canonical = PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules)
+        let canonical = PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: snapshots.spec)
+        // A v1 chain certified no sustained_peak: its rows and amendments read 0, and so must the recount.
+        var recountedBuckets = count.buckets
+        if !canonical.spec.hasSustainedPeak {
+            for m in recountedBuckets.indices { recountedBuckets[m].sustainedPeak = 0 }
+        }
         let amendmentsByBucket = Dictionary(grouping: amendments, by: \.bucket)
         let roots = QualifiedParticipant.roots(of: count.qualifiedParticipantList, bucketCount: min(snapshots.count, count.buckets.count))
         var report = RecountReport(pipeline: pipeline.id, events: events.count)
         var previousHash = canonical.genesisHash
-        for (m, recounted) in count.buckets.enumerated() {
+        for (m, recounted) in recountedBuckets.enumerated() {
             var line = RecountReport.Line(bucket: m, recounted: recounted)
             line.amendments = amendmentsByBucket[m] ?? []
             line.incomplete = incomplete[m]
@@ -57,8 +62,8 @@ public enum Recount {
         if snapshot.numbers.bucketStart != canonical.rules.bucketStart(position) {
             problems.append("bucket_start \(snapshot.numbers.bucketStart) is not the bucket's start")
         }
-        let payload = SnapshotPayload(
-            pipeline: snapshot.pipeline, numbers: snapshot.numbers, participantsRoot: snapshot.participantsRoot, prevHash: snapshot.prevHash)
+        let payload = snapshot.payload
+        if snapshot.spec != canonical.spec { problems.append("sealed under \(snapshot.spec.rawValue), unlike bucket 0 (\(canonical.spec.rawValue))") }
         if payload.hash != snapshot.hash { problems.append("the stored hash is not the hash of the stored fields (a field was changed)") }
         if snapshot.prevHash != previousHash {
             problems.append(position == 0 ? "prev_hash is not the pipeline's genesis hash" : "prev_hash is not the hash of bucket \(position - 1)")

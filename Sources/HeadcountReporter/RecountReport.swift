@@ -33,18 +33,18 @@ public struct RecountReport: Sendable {
     }
 
     static func text(_ n: BucketNumbers) -> String {
-        "\(n.active)/\(n.peak)/\(n.unique)/\(n.qualified)"
+        "\(n.active)/\(n.peak)/\(n.sustainedPeak)/\(n.unique)/\(n.qualified)"
     }
 
-    /// A table for people: numbers as active/peak/unique/qualified.
+    /// A table for people: numbers as active/peak/sustained peak/unique/qualified.
     public func table() -> String {
-        var out = "recount of \(pipeline): \(events) stored events; numbers are active/peak/unique/qualified\n"
-        out += pad("bucket", 7) + pad("start", 26) + pad("certified", 24) + pad("recounted", 24) + "amendments\n"
+        var out = "recount of \(pipeline): \(events) stored events; numbers are active/peak/sustained peak/unique/qualified\n"
+        out += pad("bucket", 7) + pad("start", 26) + pad("certified", 30) + pad("recounted", 30) + "amendments\n"
         for line in lines {
             let certified = line.certified.map(Self.text) ?? "not sealed"
             let latest = line.amendments.last.map { "\(line.amendments.count), latest \(Self.text($0.corrected))" } ?? "-"
-            var row = pad(String(line.bucket), 7) + pad(line.recounted.bucketStart.rfc3339, 26) + pad(certified, 24)
-                + pad(Self.text(line.recounted), 24) + latest
+            var row = pad(String(line.bucket), 7) + pad(line.recounted.bucketStart.rfc3339, 26) + pad(certified, 30)
+                + pad(Self.text(line.recounted), 30) + latest
             if line.incomplete != nil { row += "  [incomplete]" }
             if !line.problems.isEmpty { row += "  FAILED" }
             out += row + "\n"
@@ -64,7 +64,7 @@ public struct RecountReport: Sendable {
     public func json() -> String {
         func numbers(_ n: BucketNumbers) -> JSONValue {
             ["bucket_start": .string(n.bucketStart.rfc3339), "active": .int(n.active), "peak": .int(n.peak),
-             "unique": .int(n.unique), "qualified": .int(n.qualified)]
+             "sustained_peak": .int(n.sustainedPeak), "unique": .int(n.unique), "qualified": .int(n.qualified)]
         }
         let buckets: [JSONValue] = lines.map { line in
             .object([

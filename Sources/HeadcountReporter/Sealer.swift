@@ -44,11 +44,7 @@ struct Sealer: Sendable {
     mutating func load(_ round: SealingRound) async throws {
         let stored = try await round.snapshots(pipeline: pipelineID)
         let amendments = try await round.amendments(pipeline: pipelineID)
-        let certified = stored.map {
-            CertifiedSnapshot(
-                payload: SnapshotPayload(pipeline: $0.pipeline, numbers: $0.numbers, participantsRoot: $0.participantsRoot, prevHash: $0.prevHash),
-                hash: $0.hash, signature: $0.signature)
-        }
+        let certified = stored.map(\.certified)
         do {
             chain = try SnapshotChain(
                 pipeline: configuration.canonicalPipeline, signingKey: configuration.signingKey, continuing: certified,
@@ -142,20 +138,22 @@ struct Sealer: Sendable {
     }
 
     /// Late events timed before this instant are listed as responsible for bucket m: a
-    /// later event can still change it (bridging a gap shorter than G, or a heartbeat
-    /// extending a session that H had closed), so the list is a good guide, not a proof.
+    /// later event can still change it (bridging a gap shorter than G, a heartbeat
+    /// extending a session that H had closed, presence in the S-second periods that start
+    /// in the bucket), so the list is a good guide, not a proof.
     private func lateEventHorizon(_ m: Int) -> Instant {
-        rules.bucketEnd(m) + rules.reconnectGrace + (rules.heartbeatTimeout ?? .zero)
+        rules.bucketEnd(m) + rules.sustainedPeak + rules.reconnectGrace + (rules.heartbeatTimeout ?? .zero)
     }
 
     static func reason(from old: BucketNumbers, to new: BucketNumbers, late: (ids: [String], total: Int)) -> String {
         var changes: [String] = []
         if old.active != new.active { changes.append("active \(old.active) → \(new.active)") }
         if old.peak != new.peak { changes.append("peak \(old.peak) → \(new.peak)") }
+        if old.sustainedPeak != new.sustainedPeak { changes.append("sustained peak \(old.sustainedPeak) → \(new.sustainedPeak)") }
         if old.unique != new.unique { changes.append("unique \(old.unique) → \(new.unique)") }
         if old.qualified != new.qualified { changes.append("qualified \(old.qualified) → \(new.qualified)") }
         let listed = late.total > late.ids.count ? " (\(late.ids.count) of \(late.total) listed)" : ""
         return "events processed after the bucket was sealed changed it: \(changes.joined(separator: ", ")); "
-            + "\(late.total) late events timed before the bucket's end plus the reconnect grace\(listed)"
+            + "\(late.total) late events timed before the bucket's end plus S and the reconnect grace\(listed)"
     }
 }

@@ -27,7 +27,7 @@ enum CertificationQueries {
         var result: [StoredSnapshot] = []
         let rows = try await connection.query(
             """
-            SELECT bucket, (extract(epoch FROM bucket_start) * 1000)::bigint, active, peak, "unique", qualified,
+            SELECT bucket, (extract(epoch FROM bucket_start) * 1000)::bigint, active, peak, sustained_peak, "unique", qualified,
                    participants_root, prev_hash, hash, signature,
                    (extract(epoch FROM watermark) * 1000)::bigint, (extract(epoch FROM sealed_at) * 1000)::bigint, incomplete,
                    ARRAY(SELECT key::int FROM jsonb_each_text(seen_offsets) ORDER BY key::int),
@@ -35,15 +35,17 @@ enum CertificationQueries {
             FROM headcount.snapshots WHERE pipeline = \(pipeline) ORDER BY bucket
             """, logger: logger)
         for try await row in rows {
-            let columns = try row.decode((Int, Int64, Int, Int, Int, Int, String, String, String, String, Int64, Int64, String?, [Int32], [Int64]).self)
+            let c = try row.decode(
+                (Int, Int64, Int, Int, Int?, Int, Int, String, String, String, String, Int64, Int64, String?, [Int32], [Int64]).self)
             result.append(StoredSnapshot(
                 pipeline: pipeline,
                 numbers: BucketNumbers(
-                    bucket: columns.0, bucketStart: Instant(milliseconds: columns.1), active: columns.2, peak: columns.3,
-                    unique: columns.4, qualified: columns.5),
-                participantsRoot: columns.6, prevHash: columns.7, hash: columns.8, signature: columns.9,
-                watermark: Instant(milliseconds: columns.10), sealedAt: Instant(milliseconds: columns.11),
-                incomplete: columns.12, seenOffsets: Dictionary(uniqueKeysWithValues: zip(columns.13, columns.14))))
+                    bucket: c.0, bucketStart: Instant(milliseconds: c.1), active: c.2, peak: c.3,
+                    sustainedPeak: c.4 ?? 0, unique: c.5, qualified: c.6),
+                participantsRoot: c.7, prevHash: c.8, hash: c.9, signature: c.10,
+                watermark: Instant(milliseconds: c.11), sealedAt: Instant(milliseconds: c.12),
+                incomplete: c.13, seenOffsets: Dictionary(uniqueKeysWithValues: zip(c.14, c.15)),
+                certifiesSustainedPeak: c.4 != nil))
         }
         return result
     }
@@ -55,6 +57,7 @@ enum CertificationQueries {
             SELECT a.seq, a.bucket, (extract(epoch FROM s.bucket_start) * 1000)::bigint,
                    a.certified_active, a.certified_peak, a.certified_unique, a.certified_qualified,
                    a.corrected_active, a.corrected_peak, a.corrected_unique, a.corrected_qualified,
+                   coalesce(a.certified_sustained_peak, 0), coalesce(a.corrected_sustained_peak, 0),
                    (extract(epoch FROM a.detected_at) * 1000)::bigint, a.reason, a.events,
                    ARRAY(SELECT key::int FROM jsonb_each_text(a.seen_offsets) ORDER BY key::int),
                    ARRAY(SELECT value::bigint FROM jsonb_each_text(a.seen_offsets) ORDER BY key::int)
@@ -62,14 +65,17 @@ enum CertificationQueries {
             WHERE a.pipeline = \(pipeline) ORDER BY a.seq
             """, logger: logger)
         for try await row in rows {
-            let c = try row.decode((Int64, Int, Int64, Int, Int, Int, Int, Int, Int, Int, Int, Int64, String, [String], [Int32], [Int64]).self)
+            let c = try row.decode(
+                (Int64, Int, Int64, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int64, String, [String], [Int32], [Int64]).self)
             let start = Instant(milliseconds: c.2)
             result.append(StoredAmendment(
                 sequence: c.0, pipeline: pipeline,
-                certified: BucketNumbers(bucket: c.1, bucketStart: start, active: c.3, peak: c.4, unique: c.5, qualified: c.6),
-                corrected: BucketNumbers(bucket: c.1, bucketStart: start, active: c.7, peak: c.8, unique: c.9, qualified: c.10),
-                detectedAt: Instant(milliseconds: c.11), reason: c.12, events: c.13,
-                seenOffsets: Dictionary(uniqueKeysWithValues: zip(c.14, c.15))))
+                certified: BucketNumbers(
+                    bucket: c.1, bucketStart: start, active: c.3, peak: c.4, sustainedPeak: c.11, unique: c.5, qualified: c.6),
+                corrected: BucketNumbers(
+                    bucket: c.1, bucketStart: start, active: c.7, peak: c.8, sustainedPeak: c.12, unique: c.9, qualified: c.10),
+                detectedAt: Instant(milliseconds: c.13), reason: c.14, events: c.15,
+                seenOffsets: Dictionary(uniqueKeysWithValues: zip(c.16, c.17))))
         }
         return result
     }
@@ -124,12 +130,15 @@ enum CertificationQueries {
         }
         let peaks = try await connection.query(
             """
-            SELECT at_ms, sum(delta)::bigint FROM headcount.peak_changes WHERE pipeline = \(pipeline)
-            GROUP BY at_ms HAVING sum(delta) <> 0
+            SELECT at_ms, sum(delta)::bigint, sum(sustained_delta)::bigint FROM headcount.peak_changes WHERE pipeline = \(pipeline)
+            GROUP BY at_ms HAVING sum(delta) <> 0 OR sum(sustained_delta) <> 0
             """, logger: logger)
-        var changes: [PeakChange] = []
-        for try await (at, delta) in peaks.decode((Int64, Int).self) { changes.append(PeakChange(at: at, delta: delta)) }
-        tally.apply(ContributionDelta(active: [], peak: changes, unique: [], qualified: []))
+        var changes: [PeakChange] = [], sustained: [PeakChange] = []
+        for try await (at, delta, covering) in peaks.decode((Int64, Int, Int).self) {
+            if delta != 0 { changes.append(PeakChange(at: at, delta: delta)) }
+            if covering != 0 { sustained.append(PeakChange(at: at, delta: covering)) }
+        }
+        tally.apply(ContributionDelta(active: [], peak: changes, sustained: sustained, unique: [], qualified: []))
         return tally.numbers()
     }
 }

@@ -20,10 +20,14 @@ public struct StoredSnapshot: Sendable, Hashable {
     public var incomplete: String?
     /// Per Kafka partition, the next offset the seal had counted: later events are late.
     public var seenOffsets: [Int32: Int64]
+    /// False for a row sealed under spec v1 (its `sustained_peak` is NULL and unhashed;
+    /// `numbers.sustainedPeak` then reads 0).
+    public var certifiesSustainedPeak: Bool
 
     public init(
         pipeline: String, numbers: BucketNumbers, participantsRoot: String, prevHash: String, hash: String,
-        signature: String, watermark: Instant, sealedAt: Instant, incomplete: String?, seenOffsets: [Int32: Int64]
+        signature: String, watermark: Instant, sealedAt: Instant, incomplete: String?, seenOffsets: [Int32: Int64],
+        certifiesSustainedPeak: Bool = true
     ) {
         self.pipeline = pipeline
         self.numbers = numbers
@@ -35,6 +39,7 @@ public struct StoredSnapshot: Sendable, Hashable {
         self.sealedAt = sealedAt
         self.incomplete = incomplete
         self.seenOffsets = seenOffsets
+        self.certifiesSustainedPeak = certifiesSustainedPeak
     }
 
     public var bucket: Int { numbers.bucket }

@@ -28,6 +28,8 @@ public struct DerivedPresence: Sendable {
     public var qualified: [Int: Int] = [:]
     /// Per instant (Unix ms): change of concurrent presence.
     public var peak: [Int64: Int] = [:]
+    /// Per instant (Unix ms): change of how many cover the S-second period starting there.
+    public var sustained: [Int64: Int] = [:]
     /// The participants whose first qualified bucket changed, and that bucket (-1: no longer
     /// qualified): the rows of `headcount.qualification_changes`.
     public var requalified: [String] = []
@@ -49,6 +51,7 @@ public struct DerivedPresence: Sendable {
             requalifiedBuckets.append(Int32(update.qualifiedBucket ?? -1))
         }
         for change in delta.peak { peak[change.at, default: 0] += change.delta }
+        for change in delta.sustained { sustained[change.at, default: 0] += change.delta }
     }
 
     /// The buckets whose contribution rows this batch writes, in order.

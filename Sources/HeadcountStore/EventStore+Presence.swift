@@ -44,12 +44,16 @@ extension EventStore {
                 WHERE a <> 0 OR u <> 0 OR q <> 0
                 """, logger: logger)
         }
-        let peaks = derived.peak.filter { $0.value != 0 }.sorted { $0.key < $1.key }
-        if !peaks.isEmpty {
+        // One row per instant for both levels: the reporter reads them under one fence.
+        let instants = Set(derived.peak.filter { $0.value != 0 }.keys)
+            .union(derived.sustained.filter { $0.value != 0 }.keys).sorted()
+        if !instants.isEmpty {
             try await connection.query(
                 """
-                INSERT INTO headcount.peak_changes (pipeline, at_ms, delta)
-                SELECT \(pipeline), t, d FROM unnest(\(peaks.map(\.key))::bigint[], \(peaks.map { Int64($0.value) })::bigint[]) AS c(t, d)
+                INSERT INTO headcount.peak_changes (pipeline, at_ms, delta, sustained_delta)
+                SELECT \(pipeline), t, d, s
+                FROM unnest(\(instants)::bigint[], \(instants.map { Int64(derived.peak[$0] ?? 0) })::bigint[],
+                            \(instants.map { Int64(derived.sustained[$0] ?? 0) })::bigint[]) AS c(t, d, s)
                 """, logger: logger)
         }
     }

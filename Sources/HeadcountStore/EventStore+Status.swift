@@ -45,12 +45,13 @@ enum StatusQueries {
         let snapshots = try await connection.query(
             """
             SELECT bucket, (extract(epoch FROM bucket_start) * 1000)::bigint, active, peak, "unique", qualified, incomplete,
-                   hash, (extract(epoch FROM sealed_at) * 1000)::bigint
+                   hash, (extract(epoch FROM sealed_at) * 1000)::bigint, sustained_peak
             FROM headcount.snapshots WHERE pipeline = \(pipeline) ORDER BY bucket
             """, logger: logger)
-        for try await row in snapshots.decode((Int, Int64, Int, Int, Int, Int, String?, String, Int64).self) {
+        for try await row in snapshots.decode((Int, Int64, Int, Int, Int, Int, String?, String, Int64, Int?).self) {
             let numbers = BucketNumbers(
-                bucket: row.0, bucketStart: Instant(milliseconds: row.1), active: row.2, peak: row.3, unique: row.4, qualified: row.5)
+                bucket: row.0, bucketStart: Instant(milliseconds: row.1), active: row.2, peak: row.3, sustainedPeak: row.9 ?? 0,
+                unique: row.4, qualified: row.5)
             status.sealed.append(.init(numbers: numbers, incomplete: row.6, amendments: amended[row.0] ?? 0))
             status.headHash = row.7
             status.lastSealedAt = Instant(milliseconds: row.8)

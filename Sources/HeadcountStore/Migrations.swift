@@ -123,5 +123,6 @@ enum Migrations {
         pipelineKeys,
         membershipChanges,
         qualificationChanges,
+        sustainedPeak,
     ]
 }

@@ -35,9 +35,11 @@ public struct ContributionRows: Sendable {
         public var qualified: Int
     }
 
+    /// A change point of concurrency (`change`) and of the S-covering level (`sustained`).
     public struct Peak: Sendable, Hashable {
         public var seq: Int64
         public var change: PeakChange
+        public var sustained: Int
     }
 
     public var buckets: [Bucket] = []
@@ -127,11 +129,12 @@ extension SealingRound {
         }
         let peaks = try await connection.query(
             """
-            SELECT at_ms, sum(delta)::bigint FROM headcount.peak_changes WHERE pipeline = \(pipeline) AND seq <= \(fence.peaks)
-            GROUP BY at_ms HAVING sum(delta) <> 0
+            SELECT at_ms, sum(delta)::bigint, sum(sustained_delta)::bigint FROM headcount.peak_changes
+            WHERE pipeline = \(pipeline) AND seq <= \(fence.peaks)
+            GROUP BY at_ms HAVING sum(delta) <> 0 OR sum(sustained_delta) <> 0
             """, logger: logger)
-        for try await (at, delta) in peaks.decode((Int64, Int).self) {
-            result.peaks.append(.init(seq: 0, change: PeakChange(at: at, delta: delta)))
+        for try await (at, delta, sustained) in peaks.decode((Int64, Int, Int).self) {
+            result.peaks.append(.init(seq: 0, change: PeakChange(at: at, delta: delta), sustained: sustained))
         }
         return result
     }
@@ -150,10 +153,11 @@ extension SealingRound {
         }
         let peaks = try await connection.query(
             """
-            SELECT seq, at_ms, delta FROM headcount.peak_changes WHERE seq > \(fence.peaks) AND pipeline = \(pipeline) ORDER BY seq
+            SELECT seq, at_ms, delta, sustained_delta FROM headcount.peak_changes
+            WHERE seq > \(fence.peaks) AND pipeline = \(pipeline) ORDER BY seq
             """, logger: logger)
-        for try await (seq, at, delta) in peaks.decode((Int64, Int64, Int).self) {
-            result.peaks.append(.init(seq: seq, change: PeakChange(at: at, delta: delta)))
+        for try await (seq, at, delta, sustained) in peaks.decode((Int64, Int64, Int, Int).self) {
+            result.peaks.append(.init(seq: seq, change: PeakChange(at: at, delta: delta), sustained: sustained))
         }
         return result
     }

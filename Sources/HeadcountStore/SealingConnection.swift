@@ -137,10 +137,10 @@ public struct SealingRound: Sendable {
         let n = snapshot.numbers
         try await connection.query(
             """
-            INSERT INTO headcount.snapshots (pipeline, bucket, bucket_start, active, peak, "unique", qualified,
+            INSERT INTO headcount.snapshots (pipeline, bucket, bucket_start, active, peak, sustained_peak, "unique", qualified,
                 participants_root, prev_hash, hash, signature, watermark, incomplete, seen_offsets)
             VALUES (\(snapshot.pipeline), \(n.bucket), \(n.bucketStart.rfc3339)::timestamptz, \(n.active), \(n.peak),
-                \(n.unique), \(n.qualified), \(snapshot.participantsRoot), \(snapshot.prevHash), \(snapshot.hash),
+                \(snapshot.certifiesSustainedPeak ? n.sustainedPeak : nil), \(n.unique), \(n.qualified), \(snapshot.participantsRoot), \(snapshot.prevHash), \(snapshot.hash),
                 \(snapshot.signature), \(snapshot.watermark.rfc3339)::timestamptz, \(snapshot.incomplete),
                 \(OffsetMap.encode(snapshot.seenOffsets))::jsonb)
             """, logger: logger)
@@ -166,10 +166,11 @@ public struct SealingRound: Sendable {
             """
             INSERT INTO headcount.amendments (pipeline, bucket,
                 certified_active, certified_peak, certified_unique, certified_qualified,
-                corrected_active, corrected_peak, corrected_unique, corrected_qualified, reason, events, seen_offsets)
+                corrected_active, corrected_peak, corrected_unique, corrected_qualified, reason, events, seen_offsets,
+                certified_sustained_peak, corrected_sustained_peak)
             VALUES (\(amendment.pipeline), \(a.bucket), \(a.active), \(a.peak), \(a.unique), \(a.qualified),
                 \(c.active), \(c.peak), \(c.unique), \(c.qualified), \(amendment.reason), \(amendment.events),
-                \(OffsetMap.encode(amendment.seenOffsets))::jsonb)
+                \(OffsetMap.encode(amendment.seenOffsets))::jsonb, \(a.sustainedPeak), \(c.sustainedPeak))
             """, logger: logger)
     }
 

@@ -41,6 +41,7 @@ struct CertificateCommand: AsyncParsableCommand {
         let result = certificate.result
         print("wrote \(out): \(certificate.snapshots.count) of \(pipeline.rules.bucketCount) buckets sealed"
             + (certificate.isFinal ? "" : " (provisional)") + ", qualified \(result.qualified), peak \(result.peak)"
+            + (certificate.pipeline.spec.hasSustainedPeak ? ", sustained peak \(result.sustainedPeak)" : "")
             + ", \(certificate.amendments.count) amendments, \(certificate.incomplete.count) incomplete buckets")
     }
 }

@@ -146,7 +146,7 @@ struct DemoCommand: AsyncParsableCommand {
         let streamed = try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules)
         let batch = BatchCount(events: try await store.events(pipeline: pipeline.id), rules: pipeline.rules)
         let result = CountOutcome(buckets: streamed)
-        say("result: \(result.qualified) qualified teachers (≥ \(pipeline.rules.minimumPresence.wholeMilliseconds / 60_000) min present), peak \(result.peak) at once, \(streamed.last?.unique ?? 0) unique")
+        say("result: \(result.qualified) qualified teachers (≥ \(pipeline.rules.minimumPresence.wholeMilliseconds / 60_000) min present), peak \(result.peak) at once, sustained peak \(result.sustainedPeak) (best \(pipeline.rules.sustainedPeak.wholeMilliseconds / 1000) s), \(streamed.last?.unique ?? 0) unique")
         guard stored == distinctIDs else {
             let gaps = try await store.retentionGaps(pipeline: pipeline.id)
             throw DemoFailure(description: "stored \(stored) events but published \(distinctIDs) distinct ids"
@@ -180,7 +180,7 @@ struct DemoCommand: AsyncParsableCommand {
         let certificate = try await CertificateAssembly.load(store: store, pipeline: pipeline, publicKey: signingKey.publicKey)
         try CertificateWriter(directory: out).write(certificate, signingKey: signingKey)
         let verification = CertificateVerifier.verify(directory: out)
-        say("certificate: \(out)/certificate.html (result \(certificate.result.qualified) qualified, peak \(certificate.result.peak); chain head \(certificate.headHash.prefix(16))…)")
+        say("certificate: \(out)/certificate.html (result \(certificate.result.qualified) qualified, peak \(certificate.result.peak), sustained peak \(certificate.result.sustainedPeak); chain head \(certificate.headHash.prefix(16))…)")
         guard verification.isValid else {
             throw DemoFailure(description: "the certificate does not verify:\n\(verification.summary)")
         }

@@ -34,6 +34,7 @@ import Testing
         lower.qualified = min(lower.qualified, lower.unique)
         lower.active = min(lower.active, lower.unique)
         lower.peak = min(lower.peak, lower.active)
+        lower.sustainedPeak = min(lower.sustainedPeak, lower.peak)
         let root = String(repeating: "a", count: 64)
         #expect(throws: CertificateError.self) { try chain.seal(lower, participantsRoot: root) }
         var corrected = buckets[2]

@@ -8,18 +8,35 @@ import Testing
     static let previous = String(repeating: "b", count: 64)
 
     /// Pinned with `printf '%s' TEXT | sha256sum`, so the hashed bytes cannot drift unnoticed.
-    @Test func hashesExactlyTheNineKeysInCanonicalForm() throws {
-        let numbers = BucketNumbers(bucket: 0, bucketStart: Fixture.start, active: 3, peak: 2, unique: 3, qualified: 1)
-        let payload = SnapshotPayload(pipeline: "demo-2025", numbers: numbers, participantsRoot: Self.root, prevHash: Self.previous)
+    /// Spec v1 (certificates issued before sustained_peak): nine keys, as it always was.
+    @Test func hashesExactlyTheNineKeysOfSpecV1() throws {
+        let numbers = BucketNumbers(bucket: 0, bucketStart: Fixture.start, active: 3, peak: 2, sustainedPeak: 1, unique: 3, qualified: 1)
+        let payload = SnapshotPayload(
+            pipeline: "demo-2025", numbers: numbers, participantsRoot: Self.root, prevHash: Self.previous, spec: .v1)
         let text = try payload.json.canonicalText()
         #expect(text == #"{"active":3,"bucket":0,"bucket_start":"2025-09-20T02:00:00.000Z","participants_root":"\#(Self.root)","peak":2,"pipeline":"demo-2025","prev_hash":"\#(Self.previous)","qualified":1,"unique":3}"#)
         #expect(payload.hash == "320e81cbde2067658c398c78284fed31367aad447ba83e37ea2de30ed07bca5c")
+        #expect(payload.numbers.sustainedPeak == 0)
+    }
+
+    /// Spec v2: the same keys plus `sustained_peak` (COUNTING.md v2, section 5).
+    @Test func hashesExactlyTheTenKeysOfSpecV2() throws {
+        let numbers = BucketNumbers(bucket: 0, bucketStart: Fixture.start, active: 3, peak: 2, sustainedPeak: 1, unique: 3, qualified: 1)
+        let payload = SnapshotPayload(pipeline: "demo-2025", numbers: numbers, participantsRoot: Self.root, prevHash: Self.previous)
+        let text = try payload.json.canonicalText()
+        #expect(text == #"{"active":3,"bucket":0,"bucket_start":"2025-09-20T02:00:00.000Z","participants_root":"\#(Self.root)","peak":2,"pipeline":"demo-2025","prev_hash":"\#(Self.previous)","qualified":1,"sustained_peak":1,"unique":3}"#)
+        #expect(payload.hash == "5ffeedbcbfa76d2555e258907e9b8811d7554f01c2bbd4624fee58af951f7fa5")
+        #expect(try SnapshotPayload(json: payload.json) == payload)
     }
 
     @Test func bindsTheRulesIntoTheGenesisHash() throws {
         let pipeline = try Fixture().pipeline
-        #expect(pipeline.genesisHash == "7d6952ad438f05b29ae4e0eee55a114aaa74b2aa876d0d46dec7d2a80996c13d")
+        #expect(pipeline.genesisHash == "d9cb178571498f57c39500065877835c3b44195f2077754dc422f63663965f5f")
         #expect(try PipelineCanonicalForm(json: pipeline.json) == pipeline)
+        // The v1 object of the same rules is the one v1 certificates were issued with.
+        let v1 = PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: .v1)
+        #expect(v1.genesisHash == "7d6952ad438f05b29ae4e0eee55a114aaa74b2aa876d0d46dec7d2a80996c13d")
+        #expect(try PipelineCanonicalForm(json: v1.json) == v1)
         let base = pipeline.rules
         let variants: [CountingRules] = [
             try CountingRules(windowStart: base.windowStart, windowEnd: base.windowEnd + .seconds(1), bucket: base.bucket,
@@ -34,6 +51,9 @@ import Testing
                               heartbeatTimeout: .seconds(45), allowedLateness: base.allowedLateness),
             try CountingRules(windowStart: base.windowStart, windowEnd: base.windowEnd, bucket: base.bucket,
                               reconnectGrace: base.reconnectGrace, minimumPresence: base.minimumPresence, allowedLateness: .seconds(61)),
+            try CountingRules(windowStart: base.windowStart, windowEnd: base.windowEnd, bucket: base.bucket,
+                              reconnectGrace: base.reconnectGrace, minimumPresence: base.minimumPresence,
+                              allowedLateness: base.allowedLateness, sustainedPeak: .seconds(11)),
         ]
         var seen: Set<String> = [pipeline.genesisHash]
         for rules in variants {

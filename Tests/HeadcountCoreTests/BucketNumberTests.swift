@@ -21,7 +21,7 @@ import Testing
             (.join, "C", "c1", 130), (.join, "C", "c2", 135), (.leave, "C", "c1", 150),
         ], rules: rules)
         #expect(Self.table(count) == [[1, 1, 1, 0], [2, 2, 2, 1], [2, 2, 3, 1]])
-        #expect(count.outcome == CountOutcome(qualified: 1, peak: 2))
+        #expect(count.outcome == CountOutcome(qualified: 1, peak: 2, sustainedPeak: 2))
         #expect(count.qualifiedParticipants(atEndOf: 0) == [])
         #expect(count.qualifiedParticipants(atEndOf: 1) == ["A"])
     }

@@ -12,8 +12,8 @@ import Testing
         let rules = scenario.rules
         let reference = ReferenceCount(events: scenario.events, rules: rules)
         let batch = BatchCount(events: scenario.events, rules: rules)
-        let expected = reference.numbers.map { [$0.active, $0.peak, $0.unique, $0.qualified] }
-        let actual = batch.buckets.map { [$0.active, $0.peak, $0.unique, $0.qualified] }
+        let expected = reference.numbers.map { [$0.active, $0.peak, $0.sustainedPeak, $0.unique, $0.qualified] }
+        let actual = batch.buckets.map { [$0.active, $0.peak, $0.sustainedPeak, $0.unique, $0.qualified] }
         #expect(actual == expected, "batch vs reference, seed \(seed)")
         #expect(batch.conflictingDuplicates.count == reference.conflicting, "seed \(seed)")
         for participant in batch.participants {

@@ -4,7 +4,7 @@ import HeadcountCore
 /// millisecond of the window per participant. Only usable on windows of a few thousand ms.
 struct ReferenceCount {
     struct Numbers: Equatable {
-        var active = 0, peak = 0, unique = 0, qualified = 0
+        var active = 0, peak = 0, sustainedPeak = 0, unique = 0, qualified = 0
     }
 
     /// Participant (UTF-8 bytes: identity is bytewise) → one Bool per millisecond of W.
@@ -101,6 +101,7 @@ struct ReferenceCount {
             for t in low..<high {
                 numbers.peak = max(numbers.peak, presence.values.filter { $0[t] }.count)
             }
+            numbers.sustainedPeak = Self.sustainedPeak(presence.values, starts: low..<high, period: Int(rules.sustainedPeak.wholeMilliseconds))
             var qualified: [[UInt8]] = []
             for (participant, row) in presence {
                 if row[low..<high].contains(true) { numbers.active += 1 }
@@ -112,6 +113,17 @@ struct ReferenceCount {
             self.numbers.append(numbers)
             qualifiedSets.append(qualified.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) })
         }
+    }
+
+    /// Section 3 read literally: for every window start t of the bucket with t + S ≤ end,
+    /// count the participants present at every millisecond of [t, t + S); take the maximum.
+    static func sustainedPeak(_ rows: some Collection<[Bool]>, starts: Range<Int>, period: Int) -> Int {
+        var best = 0
+        for t in starts {
+            guard let first = rows.first, t + period <= first.count else { break }
+            best = max(best, rows.filter { row in row[t..<(t + period)].allSatisfy { $0 } }.count)
+        }
+        return best
     }
 
     /// The reference presence of one participant as half-open intervals in absolute milliseconds.

@@ -8,11 +8,11 @@ import Testing
         let count = BatchCount(events: [Fixture.event(.join, "A", "a", 10)], rules: rules)
         let report = CountReport(pipeline: "demo", count: count)
         #expect(report.json() == """
-            {"pipeline": "demo", "buckets": [{"bucket": 0, "bucket_start": "2025-09-20T02:00:00.000Z", "active": 1, "peak": 1, "unique": 1, "qualified": 1}, \
-            {"bucket": 1, "bucket_start": "2025-09-20T02:01:00.000Z", "active": 1, "peak": 1, "unique": 1, "qualified": 1}], \
-            "result": {"qualified": 1, "peak": 1}, "conflicting_duplicates": 0}
+            {"pipeline": "demo", "buckets": [{"bucket": 0, "bucket_start": "2025-09-20T02:00:00.000Z", "active": 1, "peak": 1, "sustained_peak": 1, "unique": 1, "qualified": 1}, \
+            {"bucket": 1, "bucket_start": "2025-09-20T02:01:00.000Z", "active": 1, "peak": 1, "sustained_peak": 1, "unique": 1, "qualified": 1}], \
+            "result": {"qualified": 1, "peak": 1, "sustained_peak": 1}, "conflicting_duplicates": 0}
             """)
-        #expect(report.table().contains("result: qualified 1, peak 1"))
+        #expect(report.table().contains("result: qualified 1, peak 1, sustained peak 1"))
     }
 
     @Test func recordsRoundTripMarksOfEveryShape() {

@@ -52,7 +52,14 @@ struct RandomScenario {
             minimumPresence: .milliseconds(rng.chance(0.4) ? 0 : rng.inRange(1...width)),
             heartbeatTimeout: rng.chance(0.5) ? nil : .milliseconds(rng.inRange(1...60)),
             allowedLateness: .milliseconds(200))
-        self.rules = rules
+        // S from a stream of its own, so that the events of every seed stay what they were.
+        var periods = SplitMix64(seed: seed, stream: 13)
+        let bucket = rules.bucket.wholeMilliseconds
+        let period = periods.chance(0.2) ? bucket : (periods.chance(0.2) ? 1 : periods.inRange(1...bucket))
+        self.rules = try! CountingRules(
+            windowStart: rules.windowStart, windowEnd: rules.windowEnd, bucket: rules.bucket, reconnectGrace: rules.reconnectGrace,
+            minimumPresence: rules.minimumPresence, heartbeatTimeout: rules.heartbeatTimeout, allowedLateness: rules.allowedLateness,
+            sustainedPeak: .milliseconds(period))
         var events: [Event] = []
         let participants = Int(rng.inRange(1...5))
         for p in 0..<participants {

@@ -18,12 +18,13 @@ import Testing
               session: row.2, at: Instant(rfc3339: "2025-09-20T\(row.3)Z")!, source: "canonical")
     }
 
-    static let expected: [[Int]] = [[1, 1, 1, 0], [2, 2, 2, 1], [1, 1, 2, 1], [2, 2, 2, 1], [3, 3, 3, 2]]
+    /// active, peak, sustained peak (S = 10 s), unique, qualified.
+    static let expected: [[Int]] = [[1, 1, 1, 1, 0], [2, 2, 2, 2, 1], [1, 1, 1, 2, 1], [2, 2, 2, 2, 1], [3, 3, 3, 3, 2]]
 
     @Test func batchFormMatchesTheDocumentedTable() {
         let count = BatchCount(events: Self.events, rules: Self.rules)
-        #expect(count.buckets.map { [$0.active, $0.peak, $0.unique, $0.qualified] } == Self.expected)
-        #expect(count.outcome == CountOutcome(qualified: 2, peak: 3))
+        #expect(count.buckets.map { [$0.active, $0.peak, $0.sustainedPeak, $0.unique, $0.qualified] } == Self.expected)
+        #expect(count.outcome == CountOutcome(qualified: 2, peak: 3, sustainedPeak: 3))
         #expect(count.presence(of: "budi").intervals.map(\.description) == [
             "[2025-09-20T09:01:30.000Z, 2025-09-20T09:02:00.000Z)", "[2025-09-20T09:03:00.000Z, 2025-09-20T09:05:00.000Z)",
         ])
@@ -34,7 +35,7 @@ import Testing
     @Test func incrementalFormEventByEventMatchesToo() {
         var count = IncrementalCount(rules: Self.rules)
         for event in Self.events { _ = count.ingest([event]) }
-        #expect(count.buckets(atOrBelow: Self.rules.windowEnd).map { [$0.active, $0.peak, $0.unique, $0.qualified] } == Self.expected)
+        #expect(count.buckets(atOrBelow: Self.rules.windowEnd).map { [$0.active, $0.peak, $0.sustainedPeak, $0.unique, $0.qualified] } == Self.expected)
         #expect(count.buckets(atOrBelow: Instant(rfc3339: "2025-09-20T09:02:59.999Z")!).count == 2)
     }
 }

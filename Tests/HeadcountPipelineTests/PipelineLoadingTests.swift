@@ -22,6 +22,9 @@ struct PipelineLoadingTests {
         #expect(pipeline.rules.minimumPresence == .seconds(1800))
         #expect(pipeline.rules.heartbeatTimeout == .seconds(90))
         #expect(pipeline.kafka.partitions == 12)
+        #expect(pipeline.rules.sustainedPeak == .seconds(10))
+        #expect(pipeline.utcOffsetMinutes == 420)
+        #expect(pipeline.audience == "teachers")
     }
 
     @Test("defaults of section 1 apply to missing rules")
@@ -33,6 +36,8 @@ struct PipelineLoadingTests {
         #expect(pipeline.rules.minimumPresence == .zero)
         #expect(pipeline.rules.heartbeatTimeout == nil)
         #expect(pipeline.rules.allowedLateness == .seconds(120))
+        #expect(pipeline.rules.sustainedPeak == .seconds(10))
+        #expect(pipeline.audience == "participants")
         #expect(pipeline.kafka.topic == "headcount.test-event.events")
     }
 
@@ -54,6 +59,8 @@ struct PipelineLoadingTests {
         (minimal + "\nrules:\n  bucket: 0s\n", "rules.bucket", 6, "must be positive"),
         (minimal + "\nrules:\n  reconnectGrace: 5m\n", "rules.allowedLateness", 6, "at least rules.reconnectGrace"),
         (minimal + "\ncolour: blue\n", "colour", 5, "unknown key"),
+        (minimal + "\nrules:\n  sustainedPeak: 90s\n", "rules.sustainedPeak", 6, "must not be longer than rules.bucket (60 s)"),
+        (minimal + "\nrules:\n  bucket: 30s\n  sustainedPeak: 0s\n", "rules.sustainedPeak", 7, "must be positive"),
         (minimal + "\nkafka:\n  partitions: many\n", "kafka.partitions", 6, "whole number"),
         (minimal.replacingOccurrences(of: "11:00:00", with: "08:00:00"), "window.end", 3, "after window.start"),
         (minimal.replacingOccurrences(of: "2025-09-20T09:00:00+07:00", with: "2025-09-31T09:00:00+07:00"), "window.start", 3, "RFC 3339"),

@@ -35,6 +35,9 @@ struct ReporterEndToEndTests {
             let snapshots = try await store.storedSnapshots(pipeline: pipeline.id)
             #expect(snapshots.map(\.numbers) == batch.buckets, "every certified snapshot equals the batch count's bucket")
             #expect(batch.outcome.qualified > 0 && batch.outcome.peak > 0)
+            // The sustained peak is certified too (spec v2), and it is a different number.
+            #expect(batch.outcome.sustainedPeak > 0 && batch.outcome.sustainedPeak <= batch.outcome.peak)
+            #expect(snapshots.allSatisfy { $0.certifiesSustainedPeak })
             for m in [0, 29, 59] {
                 #expect(snapshots[m].participantsRoot == MerkleTree(participants: batch.qualifiedParticipants(atEndOf: m)).rootHex)
             }
@@ -56,6 +59,9 @@ struct ReporterEndToEndTests {
             // The analyst views answer from the same rows.
             let certified = try await Support.sql(url, "SELECT count(*)::text FROM headcount.certified_snapshots")
             #expect(certified == ["60"])
+            let sustained = try await Support.sql(
+                url, "SET ROLE headcount_analyst", "SELECT max(sustained_peak)::text FROM headcount.certified_snapshots")
+            #expect(sustained == ["\(batch.outcome.sustainedPeak)"])
             let qualified = try await Support.sql(url, "SELECT count(*)::text FROM headcount.participant_summary WHERE qualified")
             #expect(qualified == ["\(batch.outcome.qualified)"])
             let analyst = try await Support.sql(url, "SET ROLE headcount_analyst", "SELECT count(*)::text FROM headcount.participant_summary")
