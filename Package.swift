@@ -122,6 +122,8 @@ let package = Package(
                 "HeadcountPipeline",
                 "HeadcountStore",
                 "HeadcountCertificate",
+                // Only for the topic's high watermarks (KafkaHighWatermarkSource).
+                "Kafka",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -219,6 +221,7 @@ let package = Package(
             dependencies: [
                 "HeadcountReporter", "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport",
                 "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),

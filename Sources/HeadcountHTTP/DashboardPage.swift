@@ -46,6 +46,8 @@ enum DashboardPage {
   .progress div { height:100%; background:var(--qualified); width:0; }
   .warning { background:#fdecea; border:1px solid #f3b8b1; color:#7d1d12; border-radius:10px; padding:10px 14px; margin:14px 0; }
   .warning b { color:var(--warn); }
+  .waits { background:#eef4fb; border:1px solid #b9d0ea; color:#1d3d5e; border-radius:10px; padding:10px 14px; margin:14px 0; font-size:14px; }
+  .waits b { display:block; margin-bottom:4px; }
   .grid { display:grid; grid-template-columns:minmax(0,2.2fr) minmax(280px,1fr); gap:14px; }
   h2 { font-size:14px; text-transform:uppercase; letter-spacing:.05em; color:var(--soft); margin:0 0 8px; font-weight:600; }
   svg text { font-size:12px; fill:var(--soft); }
@@ -84,6 +86,7 @@ enum DashboardPage {
     <div class="progress"><div id="progress"></div></div>
     <span>Watermark <b id="watermark">–</b></span>
   </div>
+  <div class="waits" id="waits" hidden></div>
   <div class="warning" id="warning" hidden></div>
   <div class="grid">
     <div class="card">
@@ -192,9 +195,15 @@ function render(s) {
   $("progress").style.width = `${100 * s.sealed_buckets / p.buckets_total}%`;
   // A replayed or finished event's watermark lies past the window: say so rather than
   // print a time of another day.
-  const past = Date.parse(s.watermark) >= Date.parse(p.window_end);
-  $("watermark").textContent = past ? "past the window's end" : clockZone(s.watermark);
-  $("watermark").title = s.watermark;
+  const past = s.watermark && Date.parse(s.watermark) >= Date.parse(p.window_end);
+  $("watermark").textContent = !s.watermark ? "none yet" : past ? "past the window's end" : clockZone(s.watermark);
+  $("watermark").title = s.watermark || "no reporter round has found every partition with an event time yet";
+  // Why the next minute is not sealed yet, per partition that holds the watermark back.
+  const waits = s.sealing_waits_for || [];
+  $("waits").hidden = !waits.length;
+  $("waits").replaceChildren(...[`Sealing waits for ${waits.length} partition${waits.length === 1 ? "" : "s"}:`]
+    .concat(waits.slice(0, 6), waits.length > 6 ? [`… and ${waits.length - 6} more`] : [])
+    .map((text, n) => { const d = document.createElement(n ? "div" : "b"); d.textContent = text; return d; }));
   const r = s.result, i = s.integrity;
   $("result-label").textContent = r && r.final ? "Result (final)" : "Result so far";
   $("result").textContent = r ? `${fmt(r.qualified)} qualified\npeak ${fmt(r.peak)}\nsustained peak ${fmt(r.sustained_peak)}` + (r.incomplete ? "\nincomplete" : "") : "–";

@@ -82,7 +82,14 @@ struct DashboardStatus: Encodable, Sendable {
 
     var pipeline: PipelineInfo
     var readAt: String
-    var watermark: String
+    /// The reporter's watermark as of its last round; nil before its first round, or while
+    /// some partition has held sealing from the start.
+    var watermark: String?
+    /// The processing time of that round (the reporter's clock).
+    var watermarkRoundAt: String?
+    /// Why sealing waits: each partition keeping the watermark below processing time − L,
+    /// in plain words ("partition 3: 1,204 messages not stored yet; …"), furthest back first.
+    var sealingWaitsFor: [String]
     var sealedBuckets: Int
     var lastSealedAt: String?
     var last: Bucket?
@@ -102,7 +109,10 @@ struct DashboardStatus: Encodable, Sendable {
             allowedLatenessSeconds: rules.allowedLateness.wholeMilliseconds / 1000,
             sustainedPeakMilliseconds: rules.sustainedPeak.wholeMilliseconds)
         readAt = now.rfc3339
-        watermark = Watermark.compute(progress: status.partitions, now: now, allowedLateness: rules.allowedLateness).rfc3339
+        // The reporter's own reading (it asks Kafka, the dashboard does not): what the seals use.
+        watermark = status.watermark?.watermark?.rfc3339
+        watermarkRoundAt = status.watermark?.processingTime.rfc3339
+        sealingWaitsFor = status.sealed.count == rules.bucketCount ? [] : status.watermark?.holding ?? []
         sealedBuckets = status.sealed.count
         lastSealedAt = status.lastSealedAt?.rfc3339
         // The certificate's rule (IncompleteBuckets.flags): one retention gap makes every

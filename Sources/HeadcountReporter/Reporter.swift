@@ -19,12 +19,16 @@ import Synchronization
 public final class Reporter: Service, Sendable {
     public let configuration: ReporterConfiguration
     private let url: DatabaseURL
+    private let highWatermarks: any HighWatermarkSource
     private let logger: Logger
     private let state = Mutex(ReporterStatus())
 
-    public init(configuration: ReporterConfiguration, url: DatabaseURL, logger: Logger) {
+    /// - Parameter highWatermarks: where each round reads what Kafka holds for the pipeline's
+    ///   topic (`KafkaHighWatermarkSource` in production), before it reads the stored progress.
+    public init(configuration: ReporterConfiguration, url: DatabaseURL, highWatermarks: any HighWatermarkSource, logger: Logger) {
         self.configuration = configuration
         self.url = url
+        self.highWatermarks = highWatermarks
         self.logger = logger
     }
 
@@ -62,8 +66,11 @@ public final class Reporter: Service, Sendable {
             while !stopping(), !Task.isCancelled {
                 let started = ContinuousClock.now
                 logger.debug("sealing round starting")
+                // Kafka first, the store after (section 4): a partition is caught up only if the
+                // progress read later covers every message Kafka held when asked.
+                let kafka = await highWatermarks.highWatermarks()
                 let fence = try await connection.contributionFence()
-                let outcome = try await round(on: connection, sealer: sealer, fence: fence, storingKey: !keyStored)
+                let outcome = try await round(on: connection, sealer: sealer, fence: fence, kafka: kafka, storingKey: !keyStored)
                 keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
                 record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
@@ -83,7 +90,7 @@ public final class Reporter: Service, Sendable {
     /// that transaction committed. With `storingKey`, the pipeline's public key is written
     /// in the round that leaves the chain non-empty, so the key commits with the first seal.
     private func round(
-        on connection: SealingConnection, sealer: Sealer, fence: ContributionFence, storingKey: Bool
+        on connection: SealingConnection, sealer: Sealer, fence: ContributionFence, kafka: HighWatermarks, storingKey: Bool
     ) async throws -> (Sealer.Outcome, Sealer) {
         var next = sealer
         // The round's transaction reports every failure as a StoreError; a ReporterError
@@ -93,7 +100,7 @@ public final class Reporter: Service, Sendable {
         do {
             return try await connection.withRound { round in
                 do {
-                    let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence)
+                    let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence, kafka: kafka)
                     if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
                         try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
                     }
@@ -136,8 +143,22 @@ public final class Reporter: Service, Sendable {
     }
 
     private func record(_ outcome: Sealer.Outcome, sealer: Sealer, took: Duration) {
+        let holding = outcome.reading.holding
+        let before = state.withLock { status in
+            defer {
+                status.watermark = outcome.watermark
+                status.holding = holding
+            }
+            return status.holding
+        }
+        // Logged when which partitions hold, or why, changes; not every round.
+        if holding.map({ "\($0.partition) \($0.reason) \($0.offer == nil)" }) != before.map({ "\($0.partition) \($0.reason) \($0.offer == nil)" }) {
+            logger.info("sealing waits for \(holding.count) partition(s)", metadata: [
+                "watermark": "\(outcome.watermark.map(\.rfc3339) ?? "none yet")",
+                "holding": "\(holding.prefix(5).map(\.description).joined(separator: " | "))",
+            ])
+        }
         state.withLock { status in
-            status.watermark = outcome.watermark
             status.sealedBuckets = sealer.chain?.nextBucket ?? 0
             status.rounds += 1
             status.amendments += outcome.amended.count
@@ -145,7 +166,7 @@ public final class Reporter: Service, Sendable {
             status.lastRound = took
         }
         if let last = outcome.sealed.last {
-            logger.info("sealed", metadata: ["buckets": "\(outcome.sealed.first!)…\(last)", "watermark": "\(outcome.watermark)"])
+            logger.info("sealed", metadata: ["buckets": "\(outcome.sealed.first!)…\(last)", "watermark": "\(outcome.watermark.map(\.rfc3339) ?? "none")"])
         }
         if !outcome.amended.isEmpty {
             logger.notice("late events amended sealed buckets", metadata: ["buckets": "\(outcome.amended)"])
@@ -160,8 +181,10 @@ public struct ReporterStatus: Sendable, Hashable {
     }
 
     public var role: Role = .starting
-    /// The watermark of the last round.
+    /// The watermark of the last round; nil while some partition has held sealing from the start.
     public var watermark: Instant?
+    /// The partitions that kept it below processing time − L, the furthest back first.
+    public var holding: [PartitionBound] = []
     /// Buckets sealed in the store, as of the last round.
     public var sealedBuckets = 0
     /// Buckets this reporter itself sealed.

@@ -19,6 +19,9 @@ struct Sealer: Sendable {
     var lastSeen: [Int32: Int64]?
     /// The contributions summed so far; each round adds only the rows stored since.
     var feed: ContributionFeed
+    /// The watermark reached so far (stored with every round, so it never moves back across
+    /// restarts or a takeover); nil while some partition has held sealing from the start.
+    var watermark: Instant?
     /// Who the last sealed root covers (`headcount.certified_participants` and its changes).
     var membership = CertifiedMembership()
     /// The qualified participants and their leaf hashes, advanced by the changes stored since.
@@ -31,7 +34,8 @@ struct Sealer: Sendable {
 
     /// What a round did, for logs, status and the benchmark.
     struct Outcome: Sendable {
-        var watermark: Instant
+        var reading: WatermarkReading
+        var watermark: Instant? { reading.watermark }
         var sealed: [Int] = []
         var amended: [Int] = []
     }
@@ -55,19 +59,31 @@ struct Sealer: Sendable {
         membership = CertifiedMembership(try await round.certifiedParticipants(pipeline: pipelineID))
         standing = [:]
         for snapshot in stored { standing[snapshot.bucket] = (snapshot.numbers, snapshot.seenOffsets) }
+        // A store from before migration 6 has no watermark row: its last seal's watermark is
+        // the floor then.
+        let floors = [try await round.storedWatermark(pipeline: pipelineID)?.watermark, stored.last?.watermark]
+        watermark = floors.compactMap { $0 }.max()
         for amendment in amendments {
             standing[amendment.bucket] = (amendment.corrected, amendment.seenOffsets)
         }
     }
 
-    /// Runs one round inside `round`'s transaction; `fence` was taken just before it began.
-    mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence) async throws -> Outcome {
+    /// Runs one round inside `round`'s transaction; `fence` was taken just before it began,
+    /// and `kafka` was read before that (section 4: the high watermarks before the progress).
+    mutating func run(_ round: SealingRound, now: Instant, fence: ContributionFence, kafka: HighWatermarks) async throws -> Outcome {
         if chain == nil { try await load(round) }
         try await feed.advance(round, pipeline: pipelineID, to: fence)
         try await qualified.advance(round, pipeline: pipelineID, to: fence.qualifications)
         let progress = try await round.partitionActivity(pipeline: pipelineID)
-        let watermark = Watermark.compute(progress: progress, now: now, allowedLateness: rules.allowedLateness)
-        var outcome = Outcome(watermark: watermark)
+        let reading = Watermark.compute(
+            kafka: kafka, progress: progress, expectedPartitions: configuration.pipeline.kafka.partitions,
+            now: now, allowedLateness: rules.allowedLateness, previous: watermark)
+        try await round.record(
+            StoredWatermark(watermark: reading.watermark, holding: reading.holding.map(\.description), processingTime: now),
+            pipeline: pipelineID)
+        watermark = reading.watermark
+        var outcome = Outcome(reading: reading)
+        guard let watermark = reading.watermark else { return outcome }
         let sealable = IncrementalCount.sealableBucketCount(rules: rules, watermark: watermark)
         let sealedCount = chain?.nextBucket ?? 0
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })

@@ -58,6 +58,7 @@ enum StatusQueries {
         }
         status.retentionGaps = try await CertificationQueries.retentionGaps(pipeline: pipeline, on: connection, logger: logger)
         status.partitions = try await CertificationQueries.partitionActivity(pipeline: pipeline, on: connection, logger: logger)
+        status.watermark = try await WatermarkQueries.watermark(pipeline: pipeline, on: connection, logger: logger)
         status.publicKey = try await PipelineKeyQueries.publicKey(pipeline: pipeline, on: connection, logger: logger)
         if includingTotals { status.totals = try await totals(pipeline: pipeline, on: connection, logger: logger) }
         return status

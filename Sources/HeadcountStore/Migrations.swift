@@ -123,6 +123,7 @@ enum Migrations {
         pipelineKeys,
         membershipChanges,
         qualificationChanges,
+        watermarks,
         sustainedPeak,
     ]
 }

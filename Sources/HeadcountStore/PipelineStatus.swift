@@ -43,8 +43,10 @@ public struct PipelineStatus: Sendable, Hashable {
     public var amendments: Int
     /// Retention gaps recorded: messages Kafka deleted before they were counted.
     public var retentionGaps: [RetentionGap]
-    /// Per-partition progress, for the watermark.
+    /// Per-partition progress.
     public var partitions: [PartitionActivity]
+    /// The watermark of the reporter's last round and what holds it; nil before any round.
+    public var watermark: StoredWatermark?
     /// The public key (base64) the chain is signed with, stored with the first seal.
     public var publicKey: String?
     /// Nil when the caller did not ask for them.
@@ -52,8 +54,8 @@ public struct PipelineStatus: Sendable, Hashable {
 
     public init(
         sealed: [SealedBucket] = [], headHash: String? = nil, lastSealedAt: Instant? = nil, amendments: Int = 0,
-        retentionGaps: [RetentionGap] = [], partitions: [PartitionActivity] = [], publicKey: String? = nil,
-        totals: Totals? = nil
+        retentionGaps: [RetentionGap] = [], partitions: [PartitionActivity] = [], watermark: StoredWatermark? = nil,
+        publicKey: String? = nil, totals: Totals? = nil
     ) {
         self.sealed = sealed
         self.headHash = headHash
@@ -61,6 +63,7 @@ public struct PipelineStatus: Sendable, Hashable {
         self.amendments = amendments
         self.retentionGaps = retentionGaps
         self.partitions = partitions
+        self.watermark = watermark
         self.publicKey = publicKey
         self.totals = totals
     }

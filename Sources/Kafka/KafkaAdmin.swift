@@ -35,9 +35,9 @@ public struct KafkaAdminConfiguration: Sendable, CustomStringConvertible {
 /// not implement CreateTopics, so the development broker creates topics with
 /// `KafkaDevCluster.createTopic` instead.
 public final class KafkaAdmin: Sendable {
-    private let client: RdKafkaClient
+    let client: RdKafkaClient
     /// Where the blocking admin waits happen, off the cooperative pool.
-    private let blockingQueue = DispatchQueue(label: "headcount.kafka.admin")
+    let blockingQueue = DispatchQueue(label: "headcount.kafka.admin")
 
     /// Creates an admin client; it connects lazily.
     public init(configuration: KafkaAdminConfiguration, logger: Logger) throws(KafkaError) {
@@ -115,19 +115,7 @@ public final class KafkaAdmin: Sendable {
         let client = client
         return try await blockingQueue.runBlocking { () throws(KafkaError) in
             try client.checkFatal()
-            // A topic handle pins the request to one topic; it must go before the client does.
-            let handle = rd_kafka_topic_new(client.pointer, topic, nil)
-            defer { rd_kafka_topic_destroy(handle) }
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            try check(rd_kafka_metadata(client.pointer, 0, handle, &metadata, timeout.timeoutMilliseconds), topic: topic)
-            guard let metadata else { throw KafkaError(code: .state, message: "no metadata returned", topic: topic) }
-            // Metadata replies are ours to free.
-            defer { rd_kafka_metadata_destroy(metadata) }
-            guard metadata.pointee.topic_cnt > 0, let entry = metadata.pointee.topics?.pointee else {
-                throw KafkaError(code: .unknownTopicOrPartition, message: "topic not found", topic: topic)
-            }
-            try check(entry.err, topic: topic)
-            return Int(entry.partition_cnt)
+            return try Self.partitionIDs(client.pointer, topic, timeout).count
         }
     }
 }

@@ -103,7 +103,9 @@ struct BenchSealCommand: AsyncParsableCommand {
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: SigningKey.generate())
         configuration.roundInterval = .milliseconds(Int64(interval))
         configuration.clock = { Instant(milliseconds: now.load(ordering: .relaxed)) }
-        let reporter = Reporter(configuration: configuration, url: url, logger: logger)
+        // Stored directly, without Kafka: the store holds everything there is.
+        let reporter = Reporter(
+            configuration: configuration, url: url, highWatermarks: FixedHighWatermarks.nothingInKafka(pipeline), logger: logger)
         var latencies: [Duration] = []
         var rounds: [Duration] = []
         var takeover = Duration.zero

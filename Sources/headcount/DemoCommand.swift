@@ -89,7 +89,7 @@ struct DemoCommand: AsyncParsableCommand {
                 let worker = Worker(configuration: configuration, store: store, logger: logger)
                 try await worker.run()
                 try await report(store: store, pipeline: pipeline, distinctIDs: distinctIDs, events: events)
-                try await certify(store: store, pipeline: pipeline, url: url, logger: logger)
+                try await certify(store: store, pipeline: pipeline, url: url, brokers: cluster.bootstrapServers, logger: logger)
             }
         }
     }
@@ -159,12 +159,16 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// Seals every bucket with a fresh demo key, writes the certificate and verifies it offline.
-    private func certify(store: EventStore, pipeline: Pipeline, url: DatabaseURL, logger: Logger) async throws {
+    private func certify(store: EventStore, pipeline: Pipeline, url: DatabaseURL, brokers: String, logger: Logger) async throws {
         let signingKey = SigningKey.generate()
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: signingKey)
         configuration.roundInterval = .milliseconds(200)
         configuration.clock = Self.replayClock(pipeline)
-        let reporter = Reporter(configuration: configuration, url: url, logger: logger)
+        let reporter = Reporter(
+            configuration: configuration, url: url,
+            highWatermarks: try KafkaHighWatermarkSource(
+                configuration: KafkaAdminConfiguration(bootstrapServers: brokers), topic: pipeline.kafka.topic, logger: logger),
+            logger: logger)
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await reporter.run() }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore
+import Kafka
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -12,10 +14,13 @@ struct ReportCommand: AsyncParsableCommand {
         abstract: "Seal a pipeline's buckets into the signed hash chain and record amendments (run several for failover).",
         discussion: """
             Only one reporter seals a pipeline at a time (a PostgreSQL advisory lock); the others stand by and take over \
-            within seconds when the active one stops or loses its connection.
+            within seconds when the active one stops or loses its connection. Each round first asks the brokers \
+            for the topic's high watermarks: a partition Kafka holds unstored messages for holds the watermark \
+            (COUNTING.md section 4), and with the brokers unreachable no partition counts as caught up.
             """)
 
     @OptionGroup var pipeline: PipelineOption
+    @OptionGroup var brokers: BrokersOption
     @OptionGroup var database: DatabaseOption
     @OptionGroup var key: SigningKeyOption
     @OptionGroup var logging: LoggingOptions
@@ -39,7 +44,9 @@ struct ReportCommand: AsyncParsableCommand {
         configuration.roundInterval = .milliseconds(Int64(interval * 1000))
         let url = try database.url()
         let store = EventStore(url: url, maximumConnections: 2, logger: logger)
-        let reporter = Reporter(configuration: configuration, url: url, logger: logger)
+        let reporter = Reporter(
+            configuration: configuration, url: url,
+            highWatermarks: try brokers.highWatermarkSource(for: pipeline, logger: logger), logger: logger)
         logger.info("reporter starting", metadata: [
             "pipeline": "\(configuration.pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
         ])
@@ -65,5 +72,16 @@ struct MigratedReporter: Service {
     func run() async throws {
         try await store.migrate()
         try await reporter.run()
+    }
+}
+
+extension BrokersOption {
+    /// What the reporter reads each partition's high watermark from: the brokers, with the
+    /// same `--kafka-property` settings (SASL, TLS) as the workers, outside their group.
+    func highWatermarkSource(for pipeline: Pipeline, logger: Logger) throws -> KafkaHighWatermarkSource {
+        var configuration = KafkaAdminConfiguration(bootstrapServers: try bootstrapServers())
+        configuration.clientID = "headcount-reporter"
+        configuration.additionalProperties = try properties()
+        return try KafkaHighWatermarkSource(configuration: configuration, topic: pipeline.kafka.topic, logger: logger)
     }
 }

@@ -116,7 +116,9 @@ struct WorkCommand: AsyncParsableCommand {
         logger.info("reporter starting", metadata: [
             "pipeline": "\(pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
         ])
-        return Reporter(configuration: configuration, url: url, logger: logger)
+        return Reporter(
+            configuration: configuration, url: url,
+            highWatermarks: try brokers.highWatermarkSource(for: pipeline, logger: logger), logger: logger)
     }
 }
 

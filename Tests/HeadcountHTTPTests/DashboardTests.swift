@@ -40,9 +40,12 @@ struct DashboardTests {
             let head = try await Self.seed(url)
             let rules = Self.pipeline.rules
             let now = rules.windowStart + .seconds(600)
+            // As the reporter's last round recorded it: the dashboard shows the reporter's
+            // watermark and why it waits, it does not compute one of its own.
             try await Self.sql(url, """
-                INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at, updated_at)
-                VALUES ('dashboard-test', 't', 0, 42, '\(rules.bucketEnd(2).rfc3339)', '\(now.rfc3339)')
+                INSERT INTO headcount.watermarks (pipeline, watermark, holding, processing_time)
+                VALUES ('dashboard-test', '\((rules.bucketEnd(2) - rules.allowedLateness).rfc3339)',
+                        ARRAY['partition 3: 1,204 messages not stored yet; offers 2025-09-20T02:01:00.000Z'], '\(now.rfc3339)')
                 """)
             var configuration = DashboardConfiguration()
             configuration.port = 0
@@ -69,6 +72,8 @@ struct DashboardTests {
                 #expect(last["incomplete"] as? String == "the test's own reason", "a bucket's stored reason is shown")
                 #expect(json["sealed_buckets"] as? Int == 3)
                 #expect(json["watermark"] as? String == (rules.bucketEnd(2) - rules.allowedLateness).rfc3339)
+                #expect(json["watermark_round_at"] as? String == now.rfc3339)
+                #expect((json["sealing_waits_for"] as? [String])?.first?.hasPrefix("partition 3: 1,204 messages not stored yet") == true)
                 let chart = try #require(json["chart"] as? [String: Any])
                 #expect(chart["unique"] as? [Int] == [3, 6, 7])
                 #expect(chart["qualified"] as? [Int] == [0, 1, 3])

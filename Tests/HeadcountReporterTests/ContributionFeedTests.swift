@@ -27,7 +27,7 @@ struct ContributionFeedTests {
             try await early.query("BEGIN", logger: Support.logger)
             try await writer.insert(bucket: 0, at: 1_000, on: early)
             try await writer.insert(bucket: 1, at: 61_000, on: late)
-            let fence = try await Self.fenceCommitting(early, reporter: reporter)
+            let fence = try await Self.fenceCommitting(early, observer: late, reporter: reporter)
             // Committed after the fence, before the round's snapshot: seen now, and must not be seen again.
             try await writer.insert(bucket: 2, at: 121_000, on: late)
             try await Self.round(reporter) { try await feed.advance($0, pipeline: pipeline.id, to: fence) }
@@ -39,7 +39,7 @@ struct ContributionFeedTests {
             try await early.query("BEGIN", logger: Support.logger)
             try await writer.insert(bucket: 3, at: 181_000, on: early)
             try await writer.insert(bucket: 4, at: 241_000, on: late)
-            let second = try await Self.fenceCommitting(early, reporter: reporter)
+            let second = try await Self.fenceCommitting(early, observer: late, reporter: reporter)
             try await Self.round(reporter) { try await feed.advance($0, pipeline: pipeline.id, to: second) }
             let third = try await reporter.contributionFence()
             try await Self.round(reporter) { try await feed.advance($0, pipeline: pipeline.id, to: third) }
@@ -55,7 +55,10 @@ struct ContributionFeedTests {
     }
 
     /// Takes a fence while `open` holds an uncommitted write; the fence must wait for it.
-    static func fenceCommitting(_ open: PostgresConnection, reporter: SealingConnection) async throws -> ContributionFence {
+    /// `observer` (outside any transaction, so its view of the sessions is current) sees it wait.
+    static func fenceCommitting(
+        _ open: PostgresConnection, observer: PostgresConnection, reporter: SealingConnection
+    ) async throws -> ContributionFence {
         let done = Flag()
         return try await withThrowingTaskGroup(of: ContributionFence?.self) { group in
             group.addTask {
@@ -64,7 +67,11 @@ struct ContributionFeedTests {
                 return fence
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(300))
+                // The fence has seen the open writer once it polls for that transaction's end
+                // (`waitUntilEnded`); it cannot return before the writer commits.
+                try await Eventually.until("the fence to wait for the open transaction", timeout: .seconds(30)) {
+                    try await Self.fenceIsWaiting(on: observer)
+                }
                 let returned = done.value.load(ordering: .relaxed)
                 #expect(!returned, "the fence waits for the transaction holding lower seqs")
                 try await open.query("COMMIT", logger: Support.logger)
@@ -74,6 +81,17 @@ struct ContributionFeedTests {
             for try await result in group { fence = fence ?? result }
             return try #require(fence)
         }
+    }
+
+    /// Whether some other session's last statement is the fence's poll for ended transactions.
+    static func fenceIsWaiting(on connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            SELECT count(*)::bigint FROM pg_stat_activity
+            WHERE pid <> pg_backend_pid() AND query LIKE '%locktype = ''virtualxid''%' AND query NOT LIKE '%pg_stat_activity%'
+            """, logger: Support.logger)
+        for try await count in rows.decode(Int.self) { return count > 0 }
+        return false
     }
 
     /// A flag child tasks share.

@@ -34,7 +34,7 @@ struct QualifiedSetTests {
             try await writer.qualify("carol", 1, on: early)
             try await writer.qualify("alice", nil, on: early)  // a late leave: alice leaves the roots
             try await writer.qualify("dave", 2, on: late)
-            let fence = try await Feed.fenceCommitting(early, reporter: reporter)
+            let fence = try await Feed.fenceCommitting(early, observer: late, reporter: reporter)
             // Committed after the fence, before the snapshot: read now and again next round.
             try await writer.qualify("erin", 0, on: late)
             try await Self.round(reporter, &set, pipeline: pipeline, buckets: 2...3, fence: fence)

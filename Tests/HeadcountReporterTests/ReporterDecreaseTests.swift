@@ -32,7 +32,7 @@ struct ReporterDecreaseTests {
             let clock = TestClock()
             try await Support.makePartitionsIdle(url)
             clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
-            let first = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
+            let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             try await Support.runReporters([first]) { first.status.sealedBuckets == 30 }
 
             // Leaves that were stuck: "shortened" left after 4 minutes, below Q; "vanished"
@@ -42,7 +42,7 @@ struct ReporterDecreaseTests {
             ] }
             try await Support.publish(late, pipeline: pipeline, cluster: cluster)
             try await Support.work(pipeline, cluster: cluster, store: store, idle: .seconds(10))
-            _ = try await Support.sealEverything(pipeline, url: url, clock: clock)
+            _ = try await Support.sealEverything(pipeline, url: url, clock: clock, cluster: cluster)
 
             let certified = BatchCount(events: events, rules: pipeline.rules).buckets
             let corrected = BatchCount(events: events + late, rules: pipeline.rules).buckets

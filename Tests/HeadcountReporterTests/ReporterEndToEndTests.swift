@@ -26,11 +26,11 @@ struct ReporterEndToEndTests {
             try await Support.makePartitionsIdle(url)
             // Half-way first: the watermark decides how far sealing goes, and nothing beyond.
             clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
-            let first = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
+            let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             try await Support.runReporters([first]) { first.status.sealedBuckets == 30 && first.status.rounds >= 3 }
             #expect(try await store.storedSnapshots(pipeline: pipeline.id).count == 30)
 
-            _ = try await Support.sealEverything(pipeline, url: url, clock: clock)
+            _ = try await Support.sealEverything(pipeline, url: url, clock: clock, cluster: cluster)
             let batch = BatchCount(events: events, rules: pipeline.rules)
             let snapshots = try await store.storedSnapshots(pipeline: pipeline.id)
             #expect(snapshots.map(\.numbers) == batch.buckets, "every certified snapshot equals the batch count's bucket")
@@ -83,7 +83,7 @@ struct ReporterEndToEndTests {
             let cluster = try await Support.ingest(events, pipeline: pipeline, store: store)
             defer { withExtendedLifetime(cluster) {} }
             let clock = TestClock()
-            _ = try await Support.sealEverything(pipeline, url: url, clock: clock)
+            _ = try await Support.sealEverything(pipeline, url: url, clock: clock, cluster: cluster)
             let before = try await Support.snapshotRows(url)
             #expect(before.count == 60)
 
@@ -102,7 +102,7 @@ struct ReporterEndToEndTests {
             #expect(try await store.eventCount(pipeline: pipeline.id) == stored + late.count)
             try await Support.makePartitionsIdle(url)
 
-            let reporter = Reporter(configuration: Support.configuration(pipeline, clock: clock), url: url, logger: Support.logger)
+            let reporter = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             try await Support.runReporters([reporter]) { reporter.status.rounds >= 3 }
             let amendments = try await store.storedAmendments(pipeline: pipeline.id)
             let corrected = BatchCount(events: events + late, rules: pipeline.rules).buckets

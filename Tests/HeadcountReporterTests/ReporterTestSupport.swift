@@ -101,6 +101,19 @@ enum ReporterSupport {
         return configuration
     }
 
+    /// A reporter of the test's pipeline. With a cluster, each round asks its brokers for the
+    /// high watermarks, as `headcount report` does; without one, Kafka is empty.
+    static func reporter(
+        _ configuration: ReporterConfiguration, url: DatabaseURL, cluster: KafkaDevCluster? = nil
+    ) throws -> Reporter {
+        let source: any HighWatermarkSource = try cluster.map { cluster in
+            try KafkaHighWatermarkSource(
+                configuration: KafkaAdminConfiguration(bootstrapServers: cluster.bootstrapServers),
+                topic: configuration.pipeline.kafka.topic, timeout: .seconds(5), logger: logger)
+        } ?? FixedHighWatermarks.nothingInKafka(configuration.pipeline)
+        return Reporter(configuration: configuration, url: url, highWatermarks: source, logger: logger)
+    }
+
     /// Runs reporters as a service group until `done` holds, then shuts them down gracefully.
     static func runReporters(
         _ reporters: [Reporter], until done: @Sendable () async throws -> Bool, timeout: Duration = .seconds(60)
@@ -122,10 +135,12 @@ enum ReporterSupport {
     }
 
     /// Seals every bucket with one reporter: partitions idle, processing time past the window end + L.
-    static func sealEverything(_ pipeline: Pipeline, url: DatabaseURL, clock: TestClock) async throws -> Reporter {
+    static func sealEverything(
+        _ pipeline: Pipeline, url: DatabaseURL, clock: TestClock, cluster: KafkaDevCluster? = nil
+    ) async throws -> Reporter {
         try await makePartitionsIdle(url)
         clock.set(pipeline.rules.windowEnd + pipeline.rules.allowedLateness)
-        let reporter = Reporter(configuration: configuration(pipeline, clock: clock), url: url, logger: logger)
+        let reporter = try reporter(configuration(pipeline, clock: clock), url: url, cluster: cluster)
         let buckets = pipeline.rules.bucketCount
         try await runReporters([reporter]) { reporter.status.sealedBuckets == buckets }
         return reporter

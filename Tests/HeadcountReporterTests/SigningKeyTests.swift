@@ -83,7 +83,7 @@ struct SigningKeyTests {
 
             var configuration = Support.configuration(pipeline, clock: clock)
             configuration.signingKey = SigningKey.generate()
-            let intruder = Reporter(configuration: configuration, url: url, logger: Support.logger)
+            let intruder = try Support.reporter(configuration, url: url)
             await #expect {
                 try await intruder.run()
             } throws: { error in
@@ -99,9 +99,13 @@ struct SigningKeyTests {
             let otherKey = (files.key as NSString).deletingLastPathComponent + "/other.pem"
             try configuration.signingKey.save(to: otherKey)
             let database = ReporterSafetyTests.text(url)
-            let report = try await HeadcountProcess(["report", "--pipeline", files.pipeline, "--database", database, "--key", otherKey])
-                .wait(timeout: .seconds(60))
-            #expect(report.status != 0, "headcount report refuses another key")
+            // Brokers that do not answer: the key is refused before Kafka is asked anything.
+            let report = try HeadcountProcess([
+                "report", "--pipeline", files.pipeline, "--database", database, "--key", otherKey, "--brokers", "127.0.0.1:9",
+            ], capturingStandardError: true)
+            let refused = try await report.wait(timeout: .seconds(60))
+            #expect(refused.status != 0, "headcount report refuses another key")
+            #expect(report.standardError.contains("keyMismatch"), "\(report.standardError.suffix(500))")
             let certificate = try await HeadcountProcess([
                 "certificate", "--pipeline", files.pipeline, "--database", database, "--key", otherKey, "--out", otherKey + ".d",
             ]).wait(timeout: .seconds(60))

@@ -8,6 +8,10 @@ public final class HeadcountProcess: @unchecked Sendable {
     // waits for it, and Foundation's Process is safe for those calls from any thread.
     public let process = Process()
     private let output: Pipe
+    /// Standard error as read so far, when asked for at start (`capturingStandardError`);
+    /// read as it comes, so a chatty process never blocks on a full pipe.
+    private let errors = NSLock()
+    private var errorBytes = Data()
 
     /// The built executable: SwiftPM puts it in the same folder as the test bundle.
     public static func executable() throws -> String {
@@ -19,14 +23,28 @@ public final class HeadcountProcess: @unchecked Sendable {
         throw TestDatabase.Unavailable(description: "the headcount executable is not built next to the tests (run `swift build --build-tests`)")
     }
 
-    public init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ arguments: [String], environment: [String: String] = [:], capturingStandardError: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if capturingStandardError {
+            let pipe = Pipe()
+            pipe.fileHandleForReading.readabilityHandler = { [errors] handle in
+                let chunk = handle.availableData
+                errors.withLock { self.errorBytes.append(chunk) }
+            }
+            process.standardError = pipe
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
+    }
+
+    /// What the process wrote to standard error so far (empty unless `capturingStandardError`).
+    public var standardError: String {
+        errors.withLock { String(decoding: errorBytes, as: UTF8.self) }
     }
 
     public func signal(_ signal: Int32) {
