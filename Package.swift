@@ -208,7 +208,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HeadcountWorkerTests",
-            dependencies: ["HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "Kafka"],
+            dependencies: [
+                "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore",
+                "HeadcountCore", "HeadcountPipeline", "Kafka", "HeadcountReporter", "HeadcountCertificate",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

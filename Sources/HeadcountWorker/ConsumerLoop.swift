@@ -5,7 +5,7 @@ import Kafka
 import Logging
 
 /// One consumer of the group: poll a batch, store it with its offsets in one transaction,
-/// repeat, until told to stop.
+/// repeat, until told to stop; beside it, `PartitionStarter` starts what rebalances assign.
 struct ConsumerLoop {
     let configuration: WorkerConfiguration
     let consumer: KafkaConsumer
@@ -14,18 +14,36 @@ struct ConsumerLoop {
     let store: EventStore
     let statistics: WorkerStatistics
     let metrics: WorkerMetrics
+    let activity: WorkerActivity
     let logger: Logger
     /// The processing clock, injectable so tests can place "now".
     let now: @Sendable () -> Instant
 
-    /// Runs until `shouldStop` says so (checked between batches) or the consumer stays idle
-    /// for `stopWhenIdleFor`. The batch in flight is always stored or abandoned whole.
-    func run(shouldStop: @Sendable () -> Bool) async throws {
+    /// Runs until `shouldStop` says so or the task is cancelled (both checked between
+    /// batches). The batch in flight is always stored or abandoned whole; after cancellation
+    /// nothing more is stored.
+    func run(shouldStop: @escaping @Sendable () -> Bool) async throws {
+        let starter = PartitionStarter(
+            ledger: ledger, consumer: consumer, store: store, pipeline: configuration.pipeline.id,
+            topic: configuration.pipeline.kafka.topic, initialRetryDelay: configuration.initialRetryDelay,
+            maximumRetryDelay: configuration.maximumRetryDelay, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await starter.run() }
+            defer { ledger.finish() }
+            do {
+                try await pollAndStore(shouldStop: shouldStop)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func pollAndStore(shouldStop: @Sendable () -> Bool) async throws {
         let assembler = BatchAssembler(pipeline: configuration.pipeline)
-        var idleSince = ContinuousClock.now
         var lagReportedAt = ContinuousClock.now
-        var assignedSince: ContinuousClock.Instant?
-        while !shouldStop() {
+        while !shouldStop(), !Task.isCancelled {
             if ContinuousClock.now - lagReportedAt >= .seconds(5) {
                 lagReportedAt = ContinuousClock.now
                 await reportLag()
@@ -33,33 +51,15 @@ struct ConsumerLoop {
             let records = try await consumer.poll(maxMessages: configuration.maximumBatchSize, timeout: configuration.pollTimeout)
             for error in records.errors { report(error) }
             let messages = records.messages
-            if messages.isEmpty {
-                if let idle = configuration.stopWhenIdleFor, isIdle(since: &idleSince, assignedSince: &assignedSince, limit: idle) {
-                    return
-                }
-                continue
-            }
-            idleSince = ContinuousClock.now
+            guard !messages.isEmpty else { continue }
+            activity.touch()
             let batch = assembler.assemble(messages, expected: ledger.expectedNextOffset, now: now())
             guard !batch.progress.isEmpty else { continue }
-            try await store(batch)
+            ledger.batchStarted(batch.progress.map(\.partition))
+            var stored: [PartitionProgress]?
+            defer { ledger.batchFinished(stored: stored) }
+            stored = try await store(batch)
         }
-    }
-
-    /// Idle means "nothing more to read", which only an assigned consumer can tell: the
-    /// time counts from the later of the last message and the current assignment, and while
-    /// unassigned (a group waiting for a dead member's session to expire) a minute is allowed.
-    private func isIdle(
-        since idleSince: inout ContinuousClock.Instant, assignedSince: inout ContinuousClock.Instant?, limit: Duration
-    ) -> Bool {
-        let now = ContinuousClock.now
-        guard !ledger.ownedPartitions.isEmpty else {
-            assignedSince = nil
-            return now - idleSince >= max(limit, .seconds(60))
-        }
-        let assigned = assignedSince ?? now
-        assignedSince = assigned
-        return now - max(idleSince, assigned) >= limit
     }
 
     /// Stores the batch, retrying retriable failures with capped exponential backoff.
@@ -75,10 +75,14 @@ struct ConsumerLoop {
     /// closed a live connection during COMMIT); a partition's first batch has no row to lock
     /// yet, and there `ON CONFLICT DO NOTHING` keeps the rows right but the reloaded engine
     /// could miss that batch.
-    private func store(_ polled: EventBatch) async throws {
+    ///
+    /// - Returns: the progress stored, or nil when the batch was fenced or abandoned because
+    ///   its partitions were revoked and PostgreSQL still failed after `revokedBatchDeadline`.
+    private func store(_ polled: EventBatch) async throws -> [PartitionProgress]? {
         var delay = configuration.initialRetryDelay
         var failedAttempts = 0
         var batch = polled
+        let began = ContinuousClock.now
         while true {
             let failure: StoreError
             do {
@@ -86,7 +90,6 @@ struct ConsumerLoop {
                 try await loadPresence()
                 presence.classify(&batch)
                 let outcome = try await store.commit(batch, derive: presence.derive)
-                ledger.advance(batch.progress)
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
                 reportGaps(batch)
@@ -95,7 +98,7 @@ struct ConsumerLoop {
                         "failedAttempts": "\(failedAttempts)",
                     ])
                 }
-                return
+                return batch.progress
             } catch {
                 // The engine may hold this batch's events although they were not stored.
                 presence.reset()
@@ -108,9 +111,17 @@ struct ConsumerLoop {
                 let cause = failedAttempts > 0 ? "an earlier attempt may have committed it" : "another worker moved the partition on"
                 logger.warning("batch fenced: \(cause)", metadata: ["error": "\(failure)"])
                 try await resync(batch)
-                return
+                return nil
             }
             guard failure.isRetriable else { throw failure }
+            let partitions = batch.progress.map(\.partition)
+            if ledger.anyRevoked(partitions), ContinuousClock.now - began >= configuration.revokedBatchDeadline {
+                // Its new owner re-reads it from the stored offsets; this member stops holding it.
+                logger.warning("batch abandoned: its partitions were revoked and PostgreSQL still fails", metadata: [
+                    "partitions": "\(partitions)", "error": "\(failure)",
+                ])
+                return nil
+            }
             failedAttempts += 1
             metrics.recordRetry()
             logger.error("storing a batch failed; retrying", metadata: [
@@ -135,9 +146,9 @@ struct ConsumerLoop {
     /// Re-reads the stored offsets of the batch's partitions and seeks there.
     private func resync(_ batch: EventBatch) async throws {
         let stored = try await store.storedOffsets(pipeline: batch.pipeline, topic: batch.topic)
-        for progress in batch.progress where ledger.expectedNextOffset(progress.partition) != nil {
+        for progress in batch.progress {
             let next = stored[progress.partition]
-            ledger.assign([progress.partition: next])
+            guard ledger.resynced(progress.partition, to: next) else { continue }
             try await consumer.seek(
                 KafkaTopicPartition(topic: batch.topic, partition: progress.partition),
                 to: next.map(KafkaOffset.init) ?? .beginning)
@@ -146,7 +157,7 @@ struct ConsumerLoop {
 
     /// Consumer lag per owned partition: the high watermark minus the stored next offset.
     private func reportLag() async {
-        for partition in ledger.ownedPartitions {
+        for partition in ledger.runningPartitions {
             guard let watermarks = try? await consumer.watermarks(
                 for: KafkaTopicPartition(topic: configuration.pipeline.kafka.topic, partition: partition), timeout: .seconds(1))
             else { continue }

@@ -41,14 +41,36 @@ public final class Worker: Service, Sendable {
         ledgers.get().values.reduce(into: Set<Int32>()) { $0.formUnion($1.ownedPartitions) }
     }
 
+    /// How many of this process's consumers are running (0 once every one has left the group).
+    public var consumersRunning: Int { ledgers.get().count }
+
+    /// Runs every consumer until graceful shutdown (each finishes and stores its batch in
+    /// flight, then leaves the group) or cancellation (nothing more is stored), or, with
+    /// `stopWhenIdleFor`, until the whole process has been idle that long: then every consumer
+    /// stops at once, so the group rebalances once rather than once per consumer.
     public func run() async throws {
         let stopping = LockedValue(false)
+        let activity = WorkerActivity()
         try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            try await withThrowingTaskGroup(of: Bool.self) { group in
                 for index in 0..<configuration.concurrency {
-                    group.addTask { try await self.runConsumer(index: index) { stopping.get() } }
+                    group.addTask {
+                        try await self.runConsumer(index: index, activity: activity) { stopping.get() }
+                        return true
+                    }
                 }
-                try await group.waitForAll()
+                if let limit = configuration.stopWhenIdleFor {
+                    group.addTask {
+                        await self.stopWhenIdle(for: limit, activity: activity, stopping: stopping)
+                        return false
+                    }
+                }
+                var running = configuration.concurrency
+                while let consumerEnded = try await group.next() {
+                    guard consumerEnded else { continue }
+                    running -= 1
+                    if running == 0 { group.cancelAll() }
+                }
             }
         } onGracefulShutdown: {
             stopping.set(true)
@@ -60,28 +82,58 @@ public final class Worker: Service, Sendable {
         ])
     }
 
-    private func runConsumer(index: Int, shouldStop: @escaping @Sendable () -> Bool) async throws {
+    /// Idle means "nothing more to read" for the whole process: no message for `limit` since
+    /// the last one or the last change of the process's partitions, and while it owns none (a
+    /// group waiting for a dead member's session to expire) a minute at least.
+    private func stopWhenIdle(for limit: Duration, activity: WorkerActivity, stopping: LockedValue<Bool>) async {
+        var owned = ownedPartitions
+        while !stopping.get() {
+            guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return }
+            let now = ownedPartitions
+            if now != owned {
+                owned = now
+                activity.touch()
+            }
+            let idle = ContinuousClock.now - activity.last
+            if idle >= (owned.isEmpty ? max(limit, .seconds(60)) : limit) {
+                logger.info("idle: stopping every consumer at once", metadata: ["idleFor": "\(idle)"])
+                stopping.set(true)
+            }
+        }
+    }
+
+    private func runConsumer(index: Int, activity: WorkerActivity, shouldStop: @escaping @Sendable () -> Bool) async throws {
         var logger = self.logger
         logger[metadataKey: "consumer"] = "\(index)"
         let ledger = PartitionLedger()
         ledgers.update { $0[index] = ledger }
         defer { ledgers.update { $0[index] = nil } }
-        let listener = StoredOffsetListener(
-            store: store, pipeline: configuration.pipeline.id, topic: configuration.pipeline.kafka.topic,
-            ledger: ledger, logger: logger)
+        let listener = StoredOffsetListener(ledger: ledger, logger: logger)
         let consumer = try KafkaConsumer(
             configuration: configuration.consumerConfiguration(index: index), rebalanceListener: listener, logger: logger)
         try await consumer.subscribe(topics: [configuration.pipeline.kafka.topic])
         let loop = ConsumerLoop(
             configuration: configuration, consumer: consumer, ledger: ledger,
             presence: PresenceKeeper(rules: configuration.pipeline.rules, recentEventIDs: configuration.recentEventIDs), store: store,
-            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), logger: logger, now: clock)
+            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), activity: activity,
+            logger: logger, now: clock)
         do {
             try await loop.run(shouldStop: shouldStop)
         } catch {
             await consumer.close()
             throw error
         }
+        // Leaves the group: the final revoke goes through the listener, and the group moves
+        // the partitions to the other members at once instead of after the session timeout.
         await consumer.close()
     }
+}
+
+/// When the process last saw a message or a change of its partitions, for the idle stop.
+final class WorkerActivity: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    func touch() { instant.withLock { $0 = .now } }
+
+    var last: ContinuousClock.Instant { instant.withLock { $0 } }
 }

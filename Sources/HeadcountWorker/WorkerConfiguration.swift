@@ -24,17 +24,28 @@ public struct WorkerConfiguration: Sendable {
     public var maximumPrefetchBytes: Int = 32 << 20
     /// How long one poll waits to fill a batch; default 200 ms (the latency added at low load).
     public var pollTimeout: Duration = .milliseconds(200)
-    /// When set, a consumer stops after this long without messages: for the demo, tests
-    /// and one-off catch-up runs. Default nil: run until shutdown.
+    /// When set, the whole process stops (every consumer at once) after this long without
+    /// messages: for the demo, tests and one-off catch-up runs. Default nil: run until shutdown.
     public var stopWhenIdleFor: Duration? = nil
     /// First wait before retrying PostgreSQL after a retriable error; default 100 ms,
     /// doubling up to `maximumRetryDelay`.
     public var initialRetryDelay: Duration = .milliseconds(100)
     /// Cap of the retry backoff; default 10 s.
     public var maximumRetryDelay: Duration = .seconds(10)
-    /// The consumer group session timeout; default 45 s. A member that dies is replaced after
-    /// this long; a member that leaves cleanly is replaced at once.
-    public var sessionTimeout: Duration = .seconds(45)
+    /// The consumer group session timeout; default 6 s, the smallest a default Kafka broker
+    /// accepts (`group.min.session.timeout.ms`). A member that dies is replaced after this
+    /// long; a member that leaves cleanly is replaced at once.
+    public var sessionTimeout: Duration = .seconds(6)
+    /// How often each consumer tells the group it is alive; default 2 s. A rebalance reaches
+    /// the members within one interval, so a round on Apache Kafka lasts about this long.
+    /// Kept below a third of `sessionTimeout`.
+    public var heartbeatInterval: Duration = .seconds(2)
+    /// How partitions move between members; default `.cooperativeSticky`: a join or leave
+    /// moves only the partitions that change owner, the others keep flowing.
+    public var assignmentStrategy: KafkaAssignmentStrategy = .cooperativeSticky
+    /// How long a batch whose partitions were revoked may keep retrying PostgreSQL before
+    /// it is abandoned (the new owner re-reads it); default 5 s.
+    public var revokedBatchDeadline: Duration = .seconds(5)
     /// librdkafka properties passed through unchanged (SASL, TLS, tuning).
     public var kafkaProperties: [String: String] = [:]
 
@@ -48,7 +59,8 @@ public struct WorkerConfiguration: Sendable {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
         configuration.clientID = "headcount-worker-\(index)"
         configuration.sessionTimeout = sessionTimeout
-        configuration.heartbeatInterval = min(configuration.heartbeatInterval, sessionTimeout / 3)
+        configuration.heartbeatInterval = min(heartbeatInterval, sessionTimeout / 3)
+        configuration.assignmentStrategy = assignmentStrategy
         // Events carry everything in their JSON; the `source` header is for other readers.
         configuration.copiesHeaders = false
         configuration.additionalProperties = ["queued.max.messages.kbytes": String(max(1, maximumPrefetchBytes >> 10))]

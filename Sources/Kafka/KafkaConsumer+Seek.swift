@@ -1,11 +1,75 @@
 internal import CRdKafka
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension KafkaConsumer {
+    /// Starts partitions the listener assigned without an offset: each is sought to its offset
+    /// and resumed, and `poll` returns its messages from that offset on.
+    ///
+    /// Runs beside a `poll` in progress (librdkafka's seek and resume are thread-safe), so a
+    /// partition starts without waiting for the poll's timeout. Partitions revoked meanwhile
+    /// are skipped.
+    ///
+    /// - Returns: the partitions that were started.
+    @discardableResult
+    public func start(_ offsets: [KafkaTopicPartition: KafkaOffset], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition] {
+        let handle = handle
+        return try await controlQueue.runBlocking { () throws(KafkaError) in
+            try handle.withControlClient { rk throws(KafkaError) in
+                let assigned = handle.positions.assignment
+                let starting = offsets.filter { assigned[$0.key] != nil }
+                guard !starting.isEmpty else { return [] }
+                try Self.seekStartingFetchers(rk, starting, timeout: timeout)
+                for (partition, offset) in starting { handle.positions.seeked(partition, to: offset) }
+                try withPartitionList(Array(starting.keys)) { list throws(KafkaError) in
+                    try check(rd_kafka_resume_partitions(rk, list))
+                    if let error = list.firstError { throw error }
+                }
+                return starting.keys.sorted()
+            }
+        }
+    }
+
+    /// Seeks the partitions, waiting (briefly) for fetchers librdkafka is still starting:
+    /// an assignment's fetch start is asynchronous, and a seek before it is refused as `.state`.
+    private static func seekStartingFetchers(
+        _ rk: OpaquePointer, _ offsets: [KafkaTopicPartition: KafkaOffset], timeout: Duration
+    ) throws(KafkaError) {
+        var pending = offsets
+        let deadline = DispatchTime.now() + .milliseconds(Int(timeout.timeoutMilliseconds))
+        while true {
+            let refused = try withPartitionList(Array(pending.keys), offsets: pending.mapValues(\.rawValue)) { list throws(KafkaError) -> [KafkaTopicPartition] in
+                if let error = rd_kafka_seek_partitions(rk, list, timeout.timeoutMilliseconds) {
+                    throw KafkaError(consuming: error, topic: pending.keys.first?.topic)
+                }
+                var refused: [KafkaTopicPartition] = []
+                for entry in list.entries where entry.error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let error = KafkaError(entry.error, topic: entry.topicPartition.topic, partition: entry.topicPartition.partition)
+                    guard error.code == .state else { throw error }
+                    refused.append(entry.topicPartition)
+                }
+                return refused
+            }
+            guard !refused.isEmpty else { return }
+            guard DispatchTime.now() < deadline else {
+                throw KafkaError(code: .state, message: "the fetcher of \(refused.sorted()) did not start within \(timeout)")
+            }
+            pending = pending.filter { refused.contains($0.key) }
+            // This is the consumer's control thread, never the cooperative pool.
+            usleep(5_000)
+        }
+    }
+
     /// Moves an assigned partition's fetch position; the next message polled from it is `offset`.
     ///
     /// Also the way out of an out-of-range error under `autoOffsetReset = .error`: librdkafka
     /// stops fetching such a partition and refuses to seek it, so the partition is then restarted
-    /// by re-assigning the current assignment, every other partition at its current position.
+    /// by assigning it again at `offset` (alone under the cooperative protocol; with the rest of
+    /// the assignment, each at its current position, under the eager one).
     public func seek(_ partition: KafkaTopicPartition, to offset: KafkaOffset, timeout: Duration = .seconds(10)) async throws(KafkaError) {
         let positions = handle.positions
         try await onConsumerThread { rk, _ throws(KafkaError) in
@@ -36,8 +100,7 @@ extension KafkaConsumer {
         }
     }
 
-    /// Re-assigns the whole (eager) assignment, `partition` at `offset` and the others where the
-    /// application expects them next (or at their committed offset when that is not known yet).
+    /// Assigns `partition` again at `offset`, on the group's protocol's terms.
     private static func reassign(
         _ rk: OpaquePointer, _ positions: ConsumerPositionTracker, restarting partition: KafkaTopicPartition, at offset: KafkaOffset
     ) throws(KafkaError) {
@@ -48,11 +111,22 @@ extension KafkaConsumer {
                 topic: partition.topic, partition: partition.partition
             )
         }
-        var offsets = assignment.mapValues { $0 ?? KafkaOffset.committed.rawValue }
+        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+            try withPartitionList([partition], offsets: [partition: offset.rawValue]) { list throws(KafkaError) in
+                try check(incrementalAssign(rk, list, assign: false), topic: partition.topic, partition: partition.partition)
+                try check(incrementalAssign(rk, list, assign: true), topic: partition.topic, partition: partition.partition)
+            }
+            return
+        }
+        var offsets = assignment.mapValues { position -> Int64 in
+            guard case .next(let next?) = position else { return KafkaOffset.committed.rawValue }
+            return next
+        }
         offsets[partition] = offset.rawValue
         try withPartitionList(Array(offsets.keys), offsets: offsets) { list throws(KafkaError) in
             try check(rd_kafka_assign(rk, list), topic: partition.topic, partition: partition.partition)
         }
-        positions.assigned(Array(offsets.keys), startingAt: offsets.mapValues(KafkaOffset.init))
+        // Partitions still waiting for `start` keep waiting: only the restarted one moves.
+        positions.seeked(partition, to: offset)
     }
 }

@@ -4,15 +4,18 @@ import Logging
 
 /// A consumer-group member whose offsets the application controls.
 ///
-/// Every librdkafka call runs on the consumer's own serial thread, never on the cooperative pool;
-/// rebalances happen inside `poll` and `close` on that thread, where the `KafkaRebalanceListener`
-/// chooses each assigned partition's starting offset. Nothing is committed automatically.
+/// Every librdkafka call runs on the consumer's own threads, never on the cooperative pool;
+/// rebalances happen inside `poll` and `close`, where they are applied at once: the
+/// `KafkaRebalanceListener` hears what changed, and partitions it gives no offset stay paused
+/// until `start`. Nothing is committed automatically.
 ///
 /// Call `close()` when done: it revokes the assignment through the listener and leaves the group.
 public final class KafkaConsumer: Sendable {
     let handle: ConsumerHandle
     /// The consumer's dedicated thread: polls, rebalances and every other call, in order.
     private let pollQueue = DispatchQueue(label: "headcount.kafka.consumer")
+    /// Where `start` seeks and resumes partitions while a poll may be in progress.
+    let controlQueue = DispatchQueue(label: "headcount.kafka.consumer.control")
     private let logger: Logger
     private let copiesHeaders: Bool
 
@@ -174,6 +177,8 @@ public final class KafkaConsumer: Sendable {
     public func close() async {
         let handle = handle
         let logger = logger
+        // Control calls first: none may run once the client is destroyed.
+        await controlQueue.runBlockingNonThrowing { handle.closeControl() }
         await pollQueue.runBlockingNonThrowing { handle.close(logger: logger) }
     }
 

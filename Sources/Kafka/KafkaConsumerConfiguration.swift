@@ -1,9 +1,9 @@
 /// How a `KafkaConsumer` joins its group; offsets are always under the application's control.
 ///
 /// The consumer always sets `enable.auto.commit=false` and `enable.auto.offset.store=false`
-/// (the application stores its positions with its results and commits to Kafka only as advice),
-/// and `partition.assignment.strategy=range,roundrobin` (eager rebalancing, so every assignment
-/// is complete and the rebalance listener can choose each partition's starting offset).
+/// (the application stores its positions with its results and commits to Kafka only as advice).
+/// Rebalances never wait for the application: partitions the listener gives no offset arrive
+/// paused, and the application starts them with `KafkaConsumer.start(_:)` once it knows where.
 public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
     /// Comma-separated `host:port` list of brokers to bootstrap from (`bootstrap.servers`).
     public var bootstrapServers: String
@@ -18,6 +18,14 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
     /// How long the group waits for a silent member before reassigning its partitions
     /// (`session.timeout.ms`). Default 45 s, librdkafka's own.
     public var sessionTimeout: Duration = .seconds(45)
+    /// How partitions move between members (`partition.assignment.strategy`). Default
+    /// `.cooperativeSticky`: a join or a leave moves only the partitions that change owner.
+    public var assignmentStrategy: KafkaAssignmentStrategy = .cooperativeSticky
+    /// Static membership (`group.instance.id`): a member that restarts within the session
+    /// timeout gets its partitions back without a rebalance. Default nil (dynamic member).
+    /// A static member does not leave the group on close, so its partitions wait for the
+    /// session timeout; librdkafka 2.0.2's mock cluster ignores the id altogether.
+    public var groupInstanceID: String? = nil
     /// How often the member tells the coordinator it is alive (`heartbeat.interval.ms`).
     /// Default 3 s.
     public var heartbeatInterval: Duration = .seconds(3)
@@ -58,9 +66,15 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
         // The application owns its offsets: nothing is stored or committed behind its back.
         properties.set("enable.auto.commit", "false", field: "KafkaConsumer (always off)")
         properties.set("enable.auto.offset.store", "false", field: "KafkaConsumer (always off)")
-        // Eager assignors only: the rebalance callback relies on rd_kafka_assign's full-assignment
-        // semantics, which cooperative-sticky's incremental protocol does not have.
-        properties.set("partition.assignment.strategy", "range,roundrobin", field: "KafkaConsumer (always eager)")
+        // The rebalance callback asks librdkafka which protocol the group runs and assigns
+        // incrementally or in full accordingly, so either kind of assignor works.
+        properties.set("partition.assignment.strategy", assignmentStrategy.rawValue, field: "assignmentStrategy")
+        if let groupInstanceID {
+            guard !groupInstanceID.isEmpty else {
+                throw properties.invalid(key: "group.instance.id", "KafkaConsumerConfiguration.groupInstanceID must not be empty")
+            }
+            properties.set("group.instance.id", groupInstanceID, field: "groupInstanceID")
+        }
         properties.set("auto.offset.reset", autoOffsetReset.rawValue, field: "autoOffsetReset")
         try properties.set("session.timeout.ms", milliseconds: sessionTimeout, field: "sessionTimeout")
         try properties.set("heartbeat.interval.ms", milliseconds: heartbeatInterval, field: "heartbeatInterval")
@@ -80,4 +94,13 @@ public enum KafkaAutoOffsetReset: String, Sendable, Hashable, CaseIterable {
     /// Reset nothing: `poll` returns an error whose `isOffsetOutOfRange` is true, so the
     /// application can record the retention gap and `seek` where it wants.
     case error
+}
+
+/// How a group shares partitions among its members (`partition.assignment.strategy`).
+public enum KafkaAssignmentStrategy: String, Sendable, Hashable, CaseIterable {
+    /// Incremental (KIP-429): a rebalance revokes only the partitions that move; the others
+    /// keep being fetched throughout.
+    case cooperativeSticky = "cooperative-sticky"
+    /// Eager: every rebalance revokes every partition of every member, then assigns anew.
+    case eager = "range,roundrobin"
 }

@@ -293,23 +293,30 @@ struct BenchIngestCommand: AsyncParsableCommand {
                 stopped.mark()
             }
             var processed = 0
+            // A stall: messages wait (the topic is preloaded) while no batch is stored.
+            var lastBatch: (count: Int, at: ContinuousClock.Instant)?
+            var longestGap = Duration.zero
             while processed < expected, stopped.instant == nil {
                 if joined == nil, worker.ownedPartitions.count == partitions { joined = .now }
                 try await Task.sleep(for: .milliseconds(5))
                 let totals = worker.statistics.snapshot
                 processed = totals.inserted + totals.duplicates + totals.conflictingDuplicates + totals.deadLetters + totals.rejected
+                if totals.batches != lastBatch?.count ?? 0 {
+                    if let lastBatch { longestGap = max(longestGap, .now - lastBatch.at) }
+                    lastBatch = (totals.batches, .now)
+                }
             }
             let finished = ContinuousClock.now
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
-            return IngestMeasurement(count: processed, started: started, joined: joined, finished: finished)
+            return IngestMeasurement(count: processed, started: started, joined: joined, finished: finished, longestGap: longestGap)
         }
     }
 
     private func measure(count: Int, _ body: () async throws -> Void) async throws -> IngestMeasurement {
         let started = ContinuousClock.now
         try await body()
-        return IngestMeasurement(count: count, started: started, joined: nil, finished: .now)
+        return IngestMeasurement(count: count, started: started, joined: nil, finished: .now, longestGap: nil)
     }
 
     private func say(_ text: String) {
@@ -327,6 +334,9 @@ struct IngestMeasurement {
     /// cost of the mock's protocol, not a rate, so the steady rate leaves it out.
     var joined: ContinuousClock.Instant?
     var finished: ContinuousClock.Instant
+    /// For worker runs: the longest time between two stored batches after the first; over
+    /// 2 s is a stall (a rebalance that stopped the pipeline while messages waited).
+    var longestGap: Duration? = nil
 
     var rate: Double { Double(count) / (finished - started).inSeconds }
     var steadyRate: Double { Double(count) / (finished - (joined ?? started)).inSeconds }
@@ -335,7 +345,8 @@ struct IngestMeasurement {
         let total = String(format: "%.2f s", (finished - started).inSeconds)
         guard let joined else { return "\(thousands(rate)) (\(thousands(count)) in \(total))" }
         let join = String(format: "%.2f s", (joined - started).inSeconds)
-        return "\(thousands(steadyRate)) after the group join (\(thousands(count)) in \(total), join \(join); \(thousands(rate)) including it)"
+        let gap = longestGap.map { String(format: "; longest gap between stored batches %.2f s", $0.inSeconds) + ($0 > .seconds(2) ? " (STALL)" : "") } ?? ""
+        return "\(thousands(steadyRate)) after the group join (\(thousands(count)) in \(total), join \(join); \(thousands(rate)) including it\(gap))"
     }
 }
 

@@ -37,5 +37,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchSealCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self])
 }

@@ -27,7 +27,9 @@ struct WorkCommand: AsyncParsableCommand {
     @Option(help: "Largest batch stored in one transaction.")
     var batchSize = 5_000
 
-    @Option(help: ArgumentHelp("Stop after this many seconds without messages (default: run until SIGTERM).", valueName: "seconds"))
+    @Option(help: ArgumentHelp(
+        "Stop the whole process (every consumer at once) after this many seconds without messages (default: run until SIGTERM).",
+        valueName: "seconds"))
     var stopWhenIdle: Double?
 
     @Option(help: ArgumentHelp("Consumer group (default: headcount-<pipeline id>).", valueName: "group"))
@@ -37,7 +39,10 @@ struct WorkCommand: AsyncParsableCommand {
     var shutdownGrace: Double = 30
 
     @Option(help: ArgumentHelp("Consumer group session timeout: how long a dead worker keeps its partitions.", valueName: "seconds"))
-    var sessionTimeout: Double = 45
+    var sessionTimeout: Double = 6
+
+    @Option(help: ArgumentHelp("Consumer group heartbeat interval (at most a third of the session timeout).", valueName: "seconds"))
+    var heartbeatInterval: Double = 2
 
     @Option(help: ArgumentHelp("Port of the Prometheus /metrics endpoint (0: any free port).", valueName: "port"))
     var metricsPort = 9464
@@ -60,6 +65,10 @@ struct WorkCommand: AsyncParsableCommand {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
         guard (1...100_000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 100000") }
         guard report || key.key == nil else { throw ValidationError("--key is only used with --report") }
+        guard sessionTimeout >= 1, sessionTimeout <= 3600 else { throw ValidationError("--session-timeout must be from 1 to 3600 seconds") }
+        guard heartbeatInterval >= 0.1, heartbeatInterval * 3 <= sessionTimeout else {
+            throw ValidationError("--heartbeat-interval must be at least 0.1 seconds and at most a third of --session-timeout")
+        }
         guard reportInterval >= 0.05, reportInterval <= 3600 else { throw ValidationError("--report-interval must be from 0.05 to 3600 seconds") }
     }
 
@@ -73,6 +82,7 @@ struct WorkCommand: AsyncParsableCommand {
         configuration.stopWhenIdleFor = stopWhenIdle.map { .milliseconds(Int64($0 * 1000)) }
         configuration.kafkaProperties = try brokers.properties()
         configuration.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
+        configuration.heartbeatInterval = .milliseconds(Int64(heartbeatInterval * 1000))
         let url = try database.url()
         // The key loads before anything starts: a missing key is a start-up error, not a
         // reporter that runs and never seals.

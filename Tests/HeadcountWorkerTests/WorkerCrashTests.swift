@@ -86,8 +86,8 @@ struct WorkerCrashTests {
             while kills < 5 {
                 let worker = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 30))
                 // Kill it at a random moment once it is storing: mid-batch, mid-commit, anywhere.
-                while try await store.eventCount(pipeline: pipeline.id) == stored, worker.process.isRunning {
-                    try await Task.sleep(for: .milliseconds(20))
+                try await waitUntil("worker \(kills + 1) to store events", timeout: .seconds(120)) {
+                    try await store.eventCount(pipeline: pipeline.id) != stored || !worker.process.isRunning
                 }
                 seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 try await Task.sleep(for: .milliseconds(Int64((seed >> 33) % 2_500)))
@@ -120,7 +120,7 @@ struct WorkerCrashTests {
         let file = try Self.pipelineFile(pipeline)
         try await TestDatabase.withStore { store, url in
             let first = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 30))
-            while try await store.eventCount(pipeline: pipeline.id) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            try await waitUntil("the worker to store events", timeout: .seconds(60)) { try await store.eventCount(pipeline: pipeline.id) > 0 }
             first.signal(SIGTERM)
             let (status, output) = try await first.wait(timeout: .seconds(30))
             #expect(status == 0, "graceful shutdown exits 0")

@@ -1,3 +1,4 @@
+import Foundation
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
@@ -15,7 +16,8 @@ import Testing
 struct WorkerIntegrationTests {
     static let logger: Logger = {
         var logger = Logger(label: "test.worker")
-        logger.logLevel = .warning
+        // WORKER_TEST_LOG_LEVEL=info shows rebalances and partition starts.
+        logger.logLevel = ProcessInfo.processInfo.environment["WORKER_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }()
 
@@ -50,12 +52,21 @@ struct WorkerIntegrationTests {
     }
 
     static func publish(_ events: [Event], pipeline: Pipeline, cluster: KafkaDevCluster) async throws {
+        try await withPublisher(pipeline: pipeline, cluster: cluster) { publisher in
+            let published = try await publisher.publish(events)
+            #expect(published == events.count)
+        }
+    }
+
+    /// Runs `body` with a publisher whose producer serves deliveries meanwhile.
+    static func withPublisher(
+        pipeline: Pipeline, cluster: KafkaDevCluster, _ body: (CanonicalPublisher) async throws -> Void
+    ) async throws {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await producer.run() }
             defer { group.cancelAll() }
-            let published = try await CanonicalPublisher(pipeline: pipeline, producer: producer, logger: logger).publish(events)
-            #expect(published == events.count)
+            try await body(CanonicalPublisher(pipeline: pipeline, producer: producer, logger: logger))
         }
     }
 
@@ -85,17 +96,21 @@ struct WorkerIntegrationTests {
             let half = events.count / 2
             try await Self.publish(Array(events[..<half]), pipeline: pipeline, cluster: cluster)
 
-            let first = Worker(configuration: Self.configuration(pipeline, cluster), store: store, logger: Self.logger)
+            // The first may finish the first half before the join's two rounds (5 s each on the
+            // dev cluster) are over: it must still be there to share the topic.
+            var patient = Self.configuration(pipeline, cluster)
+            patient.stopWhenIdleFor = .seconds(20)
+            let first = Worker(configuration: patient, store: store, logger: Self.logger)
             let second = Worker(configuration: Self.configuration(pipeline, cluster), store: store, logger: Self.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await first.run() }
-                while first.statistics.snapshot.batches < 3 { try await Task.sleep(for: .milliseconds(20)) }
+                try await waitUntil("the first worker to store 3 batches") { first.statistics.snapshot.batches >= 3 }
                 // The second member joins mid-stream: partitions move from the first to it,
                 // each starting where the store says, while the first goes on.
                 group.addTask { try await second.run() }
-                while second.ownedPartitions.isEmpty || first.ownedPartitions.isEmpty
-                    || first.ownedPartitions.count + second.ownedPartitions.count != pipeline.kafka.partitions {
-                    try await Task.sleep(for: .milliseconds(20))
+                try await waitUntil("both workers to share every partition") {
+                    !second.ownedPartitions.isEmpty && !first.ownedPartitions.isEmpty
+                        && first.ownedPartitions.count + second.ownedPartitions.count == pipeline.kafka.partitions
                 }
                 #expect(first.ownedPartitions.isDisjoint(with: second.ownedPartitions))
                 try await Self.publish(Array(events[half...]), pipeline: pipeline, cluster: cluster)
@@ -131,7 +146,7 @@ struct WorkerIntegrationTests {
             let group = ServiceGroup(services: [first], logger: Self.logger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                while first.statistics.snapshot.batches < 5 { try await Task.sleep(for: .milliseconds(10)) }
+                try await waitUntil("the worker to store 5 batches") { first.statistics.snapshot.batches >= 5 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }

@@ -88,7 +88,7 @@ final class RecordingListener: KafkaRebalanceListener {
     private let state = Mutex<(assigned: [[KafkaTopicPartition]], revoked: [[KafkaTopicPartition]])>(([], []))
     private let startOffsets: @Sendable ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset]
 
-    init(startOffsets: @escaping @Sendable ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] = { _ in [:] }) {
+    init(startOffsets: @escaping @Sendable ([KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] = { Dictionary($0.map { ($0, .committed) }, uniquingKeysWith: { $1 }) }) {
         self.startOffsets = startOffsets
     }
 

@@ -1,16 +1,21 @@
 internal import CRdKafka
 import Logging
+import Synchronization
 
 /// The consumer's librdkafka handle and its consumer queue, in their required teardown order.
 ///
-/// `@unchecked Sendable`: every method runs on the owning `KafkaConsumer`'s serial poll queue, so
-/// `isClosed` and the C handles are never touched by two threads at once; `deinit` runs only
+/// `@unchecked Sendable`: every method but `withControlClient` and `closeControl` runs on the
+/// owning `KafkaConsumer`'s serial poll queue, so `isClosed` and the C handles are never touched
+/// by two threads at once; the control calls (thread-safe in librdkafka) run under
+/// `controlOpen`'s lock, which `close` takes before it destroys anything; `deinit` runs only
 /// when no queued work still references the handle.
 final class ConsumerHandle: @unchecked Sendable {
     private let client: RdKafkaClient
     /// `rd_kafka_queue_get_consumer`'s queue: a reference we own and destroy before the client.
     private let queue: OpaquePointer
     private var isClosed = false
+    /// Whether control calls (seek, pause, resume beside a running poll) may still use the client.
+    private let controlOpen = Mutex(true)
     /// Filters what polls return against the assignment (see `ConsumerPositionTracker`).
     let positions = ConsumerPositionTracker()
 
@@ -34,6 +39,23 @@ final class ConsumerHandle: @unchecked Sendable {
         guard !isClosed else { throw KafkaError.closed("KafkaConsumer") }
         try client.checkFatal()
         return try body(client.pointer, queue)
+    }
+
+    /// Lends the client to a control call that may run while a poll is in progress.
+    ///
+    /// The lock is held for the whole call, so `closeControl` (and with it `close`) waits for
+    /// a control call in progress before the client can go.
+    func withControlClient<Result>(_ body: (_ rk: OpaquePointer) throws(KafkaError) -> Result) throws(KafkaError) -> Result {
+        try controlOpen.withLock { open throws(KafkaError) -> Result in
+            guard open else { throw KafkaError.closed("KafkaConsumer") }
+            try client.checkFatal()
+            return try body(client.pointer)
+        }
+    }
+
+    /// Refuses every later control call; returns once none is in progress.
+    func closeControl() {
+        controlOpen.withLock { $0 = false }
     }
 
     /// Leaves the group (serving the final revoke through the listener) and frees everything.
@@ -60,35 +82,78 @@ final class ConsumerHandle: @unchecked Sendable {
     }
 }
 
-/// Applies the listener's offsets to an eager assignment, or tells it about a revoke.
+/// Applies a rebalance at once and hands what changed to the listener: nothing here waits for
+/// the application, a database or the network.
 ///
 /// Runs inside the consume or close call, on the consumer's poll thread. The list belongs to
 /// librdkafka for the duration of the callback and must not be destroyed here.
 private let rebalanceCallback: @convention(c) (
     OpaquePointer?, rd_kafka_resp_err_t, RdKafkaPartitionList?, UnsafeMutableRawPointer?
 ) -> Void = { rk, reason, list, _ in
-    guard let rk, let list, let context = RdKafkaCallbackContext.of(rk) else { return }
+    guard let rk, let list, let context = RdKafkaCallbackContext.of(rk), let positions = context.positions else { return }
     let partitions = list.entries.map(\.topicPartition)
+    // The group's protocol, not the configured one: it is what librdkafka checks assign calls against.
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
     switch reason {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        let offsets = context.rebalanceListener?.partitionsAssigned(partitions) ?? [:]
+        // No listener: every partition starts at once from its committed offset.
+        let offsets = context.rebalanceListener.map { $0.partitionsAssigned(partitions) }
+            ?? Dictionary(partitions.map { ($0, KafkaOffset.committed) }, uniquingKeysWith: { $1 })
+        let waiting = partitions.filter { offsets[$0] == nil }
         for index in 0..<Int(list.pointee.cnt) {
-            // Offsets set here are where fetching starts; absent ones stay INVALID (= committed).
-            if let offset = offsets[partitions[index]] { list.pointee.elems[index].offset = offset.rawValue }
+            // A partition that waits for `start` still begins fetching (paused) from a logical
+            // offset, so that librdkafka accepts the seek that `start` makes.
+            list.pointee.elems[index].offset = (offsets[partitions[index]] ?? .beginning).rawValue
         }
-        context.positions?.assigned(partitions, startingAt: offsets)
-        context.logger.info("Kafka partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-        logIfFailed(rd_kafka_assign(rk, list), "assign", context)
+        // The tracker first: whatever is fetched from here on is filtered by the new assignment.
+        positions.assigned(partitions, startingAt: offsets)
+        let result = cooperative ? incrementalAssign(rk, list, assign: true) : rd_kafka_assign(rk, list)
+        logIfFailed(result, cooperative ? "incremental assign" : "assign", context)
+        // rd_kafka_pause_partitions only waits for librdkafka's own threads, never the network.
+        // An application pause outlives a revoke in librdkafka: partitions started at once are resumed.
+        pausing(rk, waiting, pause: true, context)
+        pausing(rk, partitions.filter { offsets[$0] != nil }, pause: false, context)
+        context.logger.info("Kafka partitions assigned", metadata: [
+            "kafka.partitions": "\(partitions.sorted())", "kafka.awaitingStart": "\(waiting.count)",
+            "kafka.protocol": "\(cooperative ? "cooperative" : "eager")",
+        ])
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        let lost = rd_kafka_assignment_lost(rk) != 0
+        positions.revoked(partitions)
         context.rebalanceListener?.partitionsRevoked(partitions)
-        context.positions?.revoked(partitions)
-        context.logger.info("Kafka partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted())"])
-        logIfFailed(rd_kafka_assign(rk, nil), "unassign", context)
+        context.logger.info("Kafka partitions revoked", metadata: [
+            "kafka.partitions": "\(partitions.sorted())", "kafka.lost": "\(lost)",
+        ])
+        let result = cooperative ? incrementalAssign(rk, list, assign: false) : rd_kafka_assign(rk, nil)
+        logIfFailed(result, cooperative ? "incremental unassign" : "unassign", context)
     default:
-        // librdkafka asks for an unassign on rebalance errors, to resynchronise with the group.
+        // librdkafka asks for a full unassign on rebalance errors, to resynchronise with the group.
         context.logger.error("Kafka rebalance error: \(KafkaError(reason))")
-        context.positions?.revoked(partitions)
+        let everything = Array(positions.assignment.keys)
+        positions.revoked(everything)
+        if !everything.isEmpty { context.rebalanceListener?.partitionsRevoked(everything) }
         logIfFailed(rd_kafka_assign(rk, nil), "unassign", context)
+    }
+}
+
+/// `rd_kafka_incremental_(un)assign`, its error object freed and turned into a code.
+func incrementalAssign(_ rk: OpaquePointer, _ list: RdKafkaPartitionList, assign: Bool) -> rd_kafka_resp_err_t {
+    guard let error = assign ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list) else {
+        return RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+    // The error object is ours to destroy.
+    defer { rd_kafka_error_destroy(error) }
+    return rd_kafka_error_code(error)
+}
+
+private func pausing(_ rk: OpaquePointer, _ partitions: [KafkaTopicPartition], pause: Bool, _ context: RdKafkaCallbackContext) {
+    guard !partitions.isEmpty else { return }
+    do {
+        try withPartitionList(partitions) { list throws(KafkaError) in
+            try check(pause ? rd_kafka_pause_partitions(rk, list) : rd_kafka_resume_partitions(rk, list))
+        }
+    } catch {
+        context.logger.error("Kafka \(pause ? "pause" : "resume") failed during rebalance: \(error)")
     }
 }
 

@@ -1,0 +1,76 @@
+import HeadcountStore
+import Kafka
+import Logging
+
+/// Starts the partitions a rebalance assigned: reads their stored offsets from PostgreSQL,
+/// seeks there and resumes them, beside the consumer's poll loop and outside librdkafka's
+/// callback, so neither the group nor the other partitions wait for the database.
+struct PartitionStarter {
+    let ledger: PartitionLedger
+    let consumer: KafkaConsumer
+    let store: EventStore
+    let pipeline: String
+    let topic: String
+    let initialRetryDelay: Duration
+    let maximumRetryDelay: Duration
+    let logger: Logger
+
+    /// Serves load requests until the ledger finishes or the task is cancelled.
+    func run() async {
+        for await _ in ledger.loadRequests {
+            await startAssigned()
+        }
+    }
+
+    /// Reads and starts until no partition waits, retrying PostgreSQL with backoff; partitions
+    /// assigned meanwhile join the next read.
+    private func startAssigned() async {
+        var delay = initialRetryDelay
+        while !Task.isCancelled, let token = ledger.loadStarted() {
+            let began = ContinuousClock.now
+            let stored: [Int32: Int64]
+            do {
+                stored = try await store.storedOffsets(pipeline: pipeline, topic: topic)
+            } catch {
+                logger.error("cannot read stored offsets; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                guard (try? await Task.sleep(for: delay)) != nil else { return }
+                delay = min(delay * 2, maximumRetryDelay)
+                continue
+            }
+            delay = initialRetryDelay
+            let loaded = ContinuousClock.now - began
+            let start = ledger.offsetsLoaded(stored, asOf: token)
+            guard !start.isEmpty else { continue }
+            await self.start(start, loaded: loaded)
+        }
+    }
+
+    private func start(_ start: [Int32: Int64?], loaded: Duration) async {
+        let offsets = Dictionary(uniqueKeysWithValues: start.map { partition, next in
+            // Nothing stored yet: the very beginning, never "latest".
+            (KafkaTopicPartition(topic: topic, partition: partition), next.map(KafkaOffset.init) ?? .beginning)
+        })
+        do {
+            let started = try await consumer.start(offsets).map(\.partition)
+            let sinceAssigned = ledger.started(started)
+            logger.info("partitions started", metadata: [
+                "partitions": "\(started.sorted())",
+                "offsets": "\(start.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.map(String.init) ?? "beginning")" })",
+                "offsetsReadIn": "\(loaded.milliseconds) ms",
+                "sinceAssigned": "\(sinceAssigned.map { "\($0.milliseconds) ms" } ?? "?")",
+            ])
+        } catch {
+            guard error.code != .destroyed else { return }
+            logger.error("cannot start assigned partitions; reading their offsets again", metadata: ["error": "\(error)"])
+            ledger.startFailed(Array(start.keys))
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for logs and reports.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
