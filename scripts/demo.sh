@@ -92,8 +92,9 @@ anchor=$(date -u -d "+12 seconds" +%Y-%m-%dT%H:%M:%SZ)
 export HEADCOUNT_CLOCK="rehearsal:$clock_start@$speed,wall=$anchor"
 echo "demo: rehearsal clock $HEADCOUNT_CLOCK (everything it makes is marked REHEARSAL — NOT EVIDENCE)"
 
-start worker-1 "$hc" work --pipeline "$pipeline" --concurrency 2 --metrics-port 0
-start worker-2 "$hc" work --pipeline "$pipeline" --concurrency 2 --metrics-port 0
+# One consumer per process: two processes share the partitions as two hosts would.
+start worker-1 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 0
+start worker-2 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 0
 start reporter "$hc" report --pipeline "$pipeline" --key "$run/signing-key.pem" --interval 0.5
 start dashboard "$hc" dashboard --pipeline "$pipeline" --port "$dashboard_port"
 echo "demo: dashboard at http://127.0.0.1:$dashboard_port/"
@@ -106,7 +107,7 @@ buckets=$(( ($(date -d "$window_end" +%s) - $(date -d "$window_start" +%s)) / $(
 
 # The progress view: one line rewritten in place on a terminal, a plain line per 10 s otherwise.
 progress() {
-    local sent stored line
+    local sent stored dead sealed active peak qualified line
     sent=$(sed -n 's/.*"sent": \([0-9]*\).*/\1/p' "$run/sent.json" 2>/dev/null || true)
     line=$(psql -qtA -F' ' "$DATABASE_URL" -c "
         SELECT (SELECT count(*) FROM headcount.events WHERE pipeline = '$pipeline_id'),
