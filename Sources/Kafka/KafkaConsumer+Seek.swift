@@ -8,29 +8,33 @@ import Darwin
 
 extension KafkaConsumer {
     /// Starts partitions the listener assigned without an offset: each is sought to its offset
-    /// and resumed, and `poll` returns its messages from that offset on.
+    /// and resumed, and `poll` returns its messages from that offset on. Partitions revoked
+    /// meanwhile are skipped.
     ///
-    /// Runs beside a `poll` in progress (librdkafka's seek and resume are thread-safe), so a
-    /// partition starts without waiting for the poll's timeout. Partitions revoked meanwhile
-    /// are skipped.
+    /// The seek runs on the poll thread between two consume calls, so that nothing fetched
+    /// before it (a paused partition may have been fetched a little before the pause took) can
+    /// reach the application after it: librdkafka drops such messages by their seek version at
+    /// the next consume, but not those a consume in progress has already collected. A consume
+    /// in progress is woken (`rd_kafka_queue_yield`), so the start does not wait for its timeout.
     ///
     /// - Returns: the partitions that were started.
     @discardableResult
     public func start(_ offsets: [KafkaTopicPartition: KafkaOffset], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition] {
         let handle = handle
-        return try await controlQueue.runBlocking { () throws(KafkaError) in
-            try handle.withControlClient { rk throws(KafkaError) in
-                let assigned = handle.positions.assignment
-                let starting = offsets.filter { assigned[$0.key] != nil }
-                guard !starting.isEmpty else { return [] }
-                try Self.seekStartingFetchers(rk, starting, timeout: timeout)
-                for (partition, offset) in starting { handle.positions.seeked(partition, to: offset) }
-                try withPartitionList(Array(starting.keys)) { list throws(KafkaError) in
-                    try check(rd_kafka_resume_partitions(rk, list))
-                    if let error = list.firstError { throw error }
-                }
-                return starting.keys.sorted()
+        try await controlQueue.runBlocking { () throws(KafkaError) in
+            try handle.withControlClient { _ throws(KafkaError) in handle.wakeConsume() }
+        }
+        return try await onConsumerThread { rk, _ throws(KafkaError) in
+            let assigned = handle.positions.assignment
+            let starting = offsets.filter { assigned[$0.key] != nil }
+            guard !starting.isEmpty else { return [] }
+            try Self.seekStartingFetchers(rk, starting, timeout: timeout)
+            for (partition, offset) in starting { handle.positions.seeked(partition, to: offset) }
+            try withPartitionList(Array(starting.keys)) { list throws(KafkaError) in
+                try check(rd_kafka_resume_partitions(rk, list))
+                if let error = list.firstError { throw error }
             }
+            return starting.keys.sorted()
         }
     }
 
@@ -43,7 +47,8 @@ extension KafkaConsumer {
         let deadline = DispatchTime.now() + .milliseconds(Int(timeout.timeoutMilliseconds))
         while true {
             let refused = try withPartitionList(Array(pending.keys), offsets: pending.mapValues(\.rawValue)) { list throws(KafkaError) -> [KafkaTopicPartition] in
-                if let error = rd_kafka_seek_partitions(rk, list, timeout.timeoutMilliseconds) {
+                // librdkafka 2.0.2 waits a thousandth of the timeout it is given (#4230, fixed in 2.0.3).
+                if let error = rd_kafka_seek_partitions(rk, list, Int32(clamping: Int64(timeout.timeoutMilliseconds) * 1000)) {
                     throw KafkaError(consuming: error, topic: pending.keys.first?.topic)
                 }
                 var refused: [KafkaTopicPartition] = []
@@ -59,7 +64,7 @@ extension KafkaConsumer {
                 throw KafkaError(code: .state, message: "the fetcher of \(refused.sorted()) did not start within \(timeout)")
             }
             pending = pending.filter { refused.contains($0.key) }
-            // This is the consumer's control thread, never the cooperative pool.
+            // This is the consumer's own thread, never the cooperative pool.
             usleep(5_000)
         }
     }
@@ -89,7 +94,8 @@ extension KafkaConsumer {
     ) -> KafkaError? {
         do {
             try withPartitionList([partition], offsets: [partition: offset.rawValue]) { list throws(KafkaError) in
-                if let error = rd_kafka_seek_partitions(rk, list, timeout.timeoutMilliseconds) {
+                // A thousandth of the timeout is what librdkafka 2.0.2 waits (#4230).
+                if let error = rd_kafka_seek_partitions(rk, list, Int32(clamping: Int64(timeout.timeoutMilliseconds) * 1000)) {
                     throw KafkaError(consuming: error, topic: partition.topic)
                 }
                 if let error = list.firstError { throw error }

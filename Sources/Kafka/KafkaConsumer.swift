@@ -14,7 +14,7 @@ public final class KafkaConsumer: Sendable {
     let handle: ConsumerHandle
     /// The consumer's dedicated thread: polls, rebalances and every other call, in order.
     private let pollQueue = DispatchQueue(label: "headcount.kafka.consumer")
-    /// Where `start` seeks and resumes partitions while a poll may be in progress.
+    /// Where calls that must not wait for a poll in progress run (`start` wakes it from here).
     let controlQueue = DispatchQueue(label: "headcount.kafka.consumer.control")
     private let logger: Logger
     private let copiesHeaders: Bool
@@ -44,10 +44,17 @@ public final class KafkaConsumer: Sendable {
 
     /// Waits up to `timeout` for up to `maxMessages` records and returns them in order.
     ///
-    /// librdkafka 2.0.2 returns early only when the batch is full, so a partly filled batch takes
-    /// the whole `timeout`: choose it as the latency you accept. Rebalance callbacks run inside.
-    /// Errors for single partitions (such as an out-of-range offset) come back as `.error`
-    /// records in order with the messages; only errors of the whole consumer are thrown.
+    /// Returns when the batch is full, when `timeout` has passed, or at once when woken by
+    /// `start`; a partly filled batch takes the whole `timeout`: choose it as the latency you
+    /// accept. Rebalance callbacks run inside. Errors for single partitions (such as an
+    /// out-of-range offset) come back as `.error` records in order with the messages; only
+    /// errors of the whole consumer are thrown.
+    ///
+    /// Messages are taken one `rd_kafka_consume_queue` call at a time, not with
+    /// `rd_kafka_consume_batch_queue`: in librdkafka 2.0.2 the batch call advances a
+    /// partition's resume position past messages it then purges at a rebalance's pause
+    /// barrier, so a partition kept through a cooperative rebalance would skip them (#4208,
+    /// fixed in 2.0.3).
     public func poll(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> [KafkaConsumerRecord] {
         guard maxMessages >= 1 else {
             throw KafkaError(code: .invalidArgument, message: "poll(maxMessages:) must be at least 1, got \(maxMessages)")
@@ -56,15 +63,15 @@ public final class KafkaConsumer: Sendable {
         let logger = logger
         let copiesHeaders = copiesHeaders
         return try await onConsumerThread { _, queue throws(KafkaError) in
-            let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
-            defer { buffer.deallocate() }
-            let count = rd_kafka_consume_batch_queue(queue, timeout.timeoutMilliseconds, buffer, maxMessages)
-            guard count >= 0 else { throw KafkaError(rd_kafka_last_error()) }
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout.timeoutMilliseconds)) * 1_000_000
             var topics = TopicNames()
             var records: [KafkaConsumerRecord] = []
-            records.reserveCapacity(count)
-            for index in 0..<count {
-                if let message = buffer[index] { records.append(KafkaConsumerRecord(consuming: message, topics: &topics, copiesHeaders: copiesHeaders)) }
+            while records.count < maxMessages {
+                let now = DispatchTime.now().uptimeNanoseconds
+                let remaining = now < deadline ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
+                // NULL: the time is up, or a wake-up (`start`) or a rebalance asked to return.
+                guard let message = rd_kafka_consume_queue(queue, remaining) else { break }
+                records.append(KafkaConsumerRecord(consuming: message, topics: &topics, copiesHeaders: copiesHeaders))
             }
             let (kept, dropped) = positions.filter(records)
             if dropped > 0 {

@@ -14,7 +14,7 @@ final class ConsumerHandle: @unchecked Sendable {
     /// `rd_kafka_queue_get_consumer`'s queue: a reference we own and destroy before the client.
     private let queue: OpaquePointer
     private var isClosed = false
-    /// Whether control calls (seek, pause, resume beside a running poll) may still use the client.
+    /// Whether control calls (beside a running poll) may still use the client.
     private let controlOpen = Mutex(true)
     /// Filters what polls return against the assignment (see `ConsumerPositionTracker`).
     let positions = ConsumerPositionTracker()
@@ -51,6 +51,11 @@ final class ConsumerHandle: @unchecked Sendable {
             try client.checkFatal()
             return try body(client.pointer)
         }
+    }
+
+    /// Makes a consume call in progress return now (or the next one at once); thread-safe.
+    func wakeConsume() {
+        rd_kafka_queue_yield(queue)
     }
 
     /// Refuses every later control call; returns once none is in progress.
