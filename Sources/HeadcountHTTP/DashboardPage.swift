@@ -114,7 +114,7 @@ enum DashboardPage {
       <div class="mono" id="key">–</div>
     </div>
   </div>
-  <footer id="footer">Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end.</footer>
+  <footer id="footer">Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end plus the sustained period.</footer>
 </main>
 <script>
 "use strict";
@@ -227,7 +227,7 @@ function render(s) {
   if (s.error) warnings.push(s.error);
   $("warning").hidden = !warnings.length;
   $("warning").replaceChildren(...warnings.map(text => { const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = "⚠ "; d.append(b, text); return d; }));
-  $("footer").textContent = `Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end. Numbers read at ${clock(s.read_at)}` +
+  $("footer").textContent = `Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end plus ${p.sustained_peak_milliseconds / 1000} s (the sustained period). Numbers read at ${clock(s.read_at)}` +
     (t ? `; events counted at ${clock(t.read_at)}.` : ".");
   drawChart(s);
 }

@@ -32,7 +32,9 @@ struct DashboardTests {
     static let key = try! SigningKey(seed: Array(repeating: 7, count: 32))
 
     /// Three buckets: unique and qualified grow, bucket 2 was sealed with a gap reason.
-    static let numbers: [(active: Int, peak: Int, unique: Int, qualified: Int)] = [(3, 2, 3, 0), (5, 4, 6, 1), (4, 4, 7, 3)]
+    static let numbers: [(active: Int, peak: Int, sustained: Int, unique: Int, qualified: Int)] = [
+        (3, 2, 2, 3, 0), (5, 4, 3, 6, 1), (4, 4, 4, 7, 3),
+    ]
 
     @Test("/api/status gives the sealed numbers, the chain head, amendments, gaps and dead letters; / is the page")
     func status() async throws {
@@ -67,7 +69,7 @@ struct DashboardTests {
                 let json = try await Self.status(base)
                 let last = try #require(json["last"] as? [String: Any])
                 #expect(last["bucket"] as? Int == 2)
-                #expect(last["active"] as? Int == 4 && last["peak"] as? Int == 4)
+                #expect(last["active"] as? Int == 4 && last["peak"] as? Int == 4 && last["sustained_peak"] as? Int == 4)
                 #expect(last["unique"] as? Int == 7 && last["qualified"] as? Int == 3)
                 #expect(last["incomplete"] as? String == "the test's own reason", "a bucket's stored reason is shown")
                 #expect(json["sealed_buckets"] as? Int == 3)
@@ -77,6 +79,7 @@ struct DashboardTests {
                 let chart = try #require(json["chart"] as? [String: Any])
                 #expect(chart["unique"] as? [Int] == [3, 6, 7])
                 #expect(chart["qualified"] as? [Int] == [0, 1, 3])
+                #expect(chart["sustained_peak"] as? [Int] == [2, 3, 4])
                 #expect(chart["amended"] as? [Int] == [1])
                 // One retention gap flags every bucket, including those sealed before it.
                 #expect(chart["incomplete"] as? [Int] == [0, 1, 2])
@@ -87,7 +90,7 @@ struct DashboardTests {
                 #expect(integrity["messages_lost"] as? Int == 5)
                 #expect((integrity["retention_gaps"] as? String)?.contains("events may be missing") == true)
                 let result = try #require(json["result"] as? [String: Any])
-                #expect(result["qualified"] as? Int == 3 && result["peak"] as? Int == 4)
+                #expect(result["qualified"] as? Int == 3 && result["peak"] as? Int == 4 && result["sustained_peak"] as? Int == 4)
                 #expect(result["final"] as? Bool == false && result["incomplete"] as? Bool == true)
                 let totals = try #require(json["totals"] as? [String: Any])
                 #expect(totals["events_stored"] as? Int == 2)
@@ -99,7 +102,7 @@ struct DashboardTests {
                 let html = String(decoding: page, as: UTF8.self)
                 #expect((response as? HTTPURLResponse)?.statusCode == 200)
                 #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/html") == true)
-                #expect(html.contains("api/status") && html.contains("<svg"))
+                #expect(html.contains("api/status") && html.contains("<svg") && html.contains("Sustained peak"))
                 // Self-contained: nothing fetched from anywhere else.
                 #expect(!html.contains("https://") && !html.contains("<link") && !html.contains("src=\""))
                 await services.triggerGracefulShutdown()
@@ -145,7 +148,8 @@ struct DashboardTests {
         try await connection.withRound { round in
             for (m, n) in numbers.enumerated() {
                 let bucket = BucketNumbers(
-                    bucket: m, bucketStart: rules.bucketStart(m), active: n.active, peak: n.peak, unique: n.unique, qualified: n.qualified)
+                    bucket: m, bucketStart: rules.bucketStart(m), active: n.active, peak: n.peak, sustainedPeak: n.sustained,
+                    unique: n.unique, qualified: n.qualified)
                 let sealed = try chain.seal(bucket, qualifiedParticipants: (0..<n.qualified).map { "t-\($0)" })
                 try await round.insert(StoredSnapshot(
                     pipeline: pipeline.id, numbers: bucket, participantsRoot: sealed.payload.participantsRoot,
@@ -155,7 +159,8 @@ struct DashboardTests {
                     // Qualified sets only grow here: each bucket's newcomers are t-(previous count) on.
                     newcomers: ((m == 0 ? 0 : numbers[m - 1].qualified)..<n.qualified).map { "t-\($0)" })
             }
-            let certified = BucketNumbers(bucket: 1, bucketStart: rules.bucketStart(1), active: 5, peak: 4, unique: 6, qualified: 1)
+            let certified = BucketNumbers(
+                bucket: 1, bucketStart: rules.bucketStart(1), active: 5, peak: 4, sustainedPeak: 3, unique: 6, qualified: 1)
             for active in [6, 7] {
                 var corrected = certified
                 corrected.active = active

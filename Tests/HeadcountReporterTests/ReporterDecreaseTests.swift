@@ -31,7 +31,7 @@ struct ReporterDecreaseTests {
             defer { withExtendedLifetime(cluster) {} }
             let clock = TestClock()
             try await Support.makePartitionsIdle(url)
-            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             try await Support.runReporters([first]) { first.status.sealedBuckets == 30 }
 

@@ -25,7 +25,12 @@ struct ReporterEndToEndTests {
             let clock = TestClock()
             try await Support.makePartitionsIdle(url)
             // Half-way first: the watermark decides how far sealing goes, and nothing beyond.
+            // At E_29 bucket 29 still waits: its sustained_peak looks S past its end.
             clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
+            let early = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
+            try await Support.runReporters([early]) { early.status.sealedBuckets == 29 && early.status.rounds >= 3 }
+            #expect(try await store.storedSnapshots(pipeline: pipeline.id).count == 29)
+            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             try await Support.runReporters([first]) { first.status.sealedBuckets == 30 && first.status.rounds >= 3 }
             #expect(try await store.storedSnapshots(pipeline: pipeline.id).count == 30)

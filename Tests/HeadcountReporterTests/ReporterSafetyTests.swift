@@ -85,7 +85,7 @@ struct ReporterSafetyTests {
             defer { withExtendedLifetime(cluster) {} }
             try await Support.makePartitionsIdle(url)
             let clock = TestClock()
-            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(29) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let a = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             let b = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url, cluster: cluster)
             let groupA = ServiceGroup(services: [a], logger: Support.logger)
@@ -119,7 +119,7 @@ struct ReporterSafetyTests {
         try await TestDatabase.withStore { store, url in
             let pipeline = try Support.pipeline(topic: "reporter-kill")
             let clock = TestClock()
-            clock.set(pipeline.rules.bucketEnd(19) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(19) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let a = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
             let b = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
             try await Support.runReporters([a, b]) {
@@ -167,7 +167,7 @@ struct ReporterSafetyTests {
             let pipeline = try Support.pipeline(topic: "reporter-gap")
             let clock = TestClock()
             // A few buckets sealed before the gap is noticed, the rest after.
-            clock.set(pipeline.rules.bucketEnd(4) + pipeline.rules.allowedLateness)
+            clock.set(pipeline.rules.bucketEnd(4) + pipeline.rules.sustainedPeak + pipeline.rules.allowedLateness)
             let early = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
             try await Support.runReporters([early]) { early.status.sealedBuckets == 5 }
             try await Support.sql(url, """
