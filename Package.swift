@@ -15,7 +15,8 @@ let package = Package(
     name: "Headcount",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "headcount", targets: ["headcount"])
+        .executable(name: "headcount", targets: ["headcount"]),
+        .library(name: "HeadcountClient", targets: ["HeadcountClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // The C boundary: librdkafka (Debian's librdkafka-dev) and its mock cluster. Only `Kafka` imports it.
@@ -74,6 +79,37 @@ let package = Package(
                 "HeadcountCore",
                 "HeadcountPipeline",
                 "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        // The webhook receivers: one Hummingbird application for every pipeline's ingest
+        // routes, answering only once Kafka acknowledged every event of a request.
+        .target(
+            name: "HeadcountIngest",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountAdapters",
+                "Kafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // For integrators publishing canonical events from Swift: the server's validation and
+        // pseudonymisation, then HTTP to the canonical route with retries on 503.
+        .target(
+            name: "HeadcountClient",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountAdapters",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -166,6 +202,8 @@ let package = Package(
                 "HeadcountCore",
                 "HeadcountPipeline",
                 "HeadcountAdapters",
+                "HeadcountIngest",
+                "HeadcountClient",
                 "HeadcountCertificate",
                 "HeadcountHTTP",
                 "HeadcountReporter",
@@ -178,6 +216,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -235,6 +278,20 @@ let package = Package(
                 "HeadcountHTTP", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline",
                 "HeadcountCertificate",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountIngestTests",
+            dependencies: [
+                "HeadcountIngest", "HeadcountAdapters", "HeadcountClient", "HeadcountCore", "HeadcountPipeline", "Kafka",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

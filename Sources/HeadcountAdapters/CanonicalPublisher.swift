@@ -33,6 +33,11 @@ public struct CanonicalPublisher: Sendable {
 
     /// Validates an event against the pipeline: a rejection when it can never be counted.
     public func validate(_ event: Event) throws(EventRejection) {
+        try Self.validate(event, against: pipeline)
+    }
+
+    /// The same check without a producer: the ingest routes and `HeadcountClient` use it.
+    public static func validate(_ event: Event, against pipeline: Pipeline) throws(EventRejection) {
         guard event.pipeline == pipeline.id else {
             throw EventRejection(.unknownPipeline, "pipeline \"\(event.pipeline.prefix(100))\" is not \"\(pipeline.id)\"")
         }

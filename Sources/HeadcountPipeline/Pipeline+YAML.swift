@@ -24,6 +24,7 @@ import Yams
 //     keyFile: ../secrets/signing-key.pem     # relative to this file's folder; or
 //     keyEnvironment: HEADCOUNT_SUMSEL_KEY    # a variable holding the PEM text (not both)
 //     publicKey: MCowBQYDK2VwAyEA…            # optional pin: base64 of 32 bytes, or PEM
+//   ingest:             # optional; the webhook routes, see Pipeline+Ingest.swift
 //
 // Unknown keys are errors: a misspelt rule silently falling back to its default would
 // change the certified numbers without anyone noticing.
@@ -39,13 +40,12 @@ extension Pipeline {
         }
         var pipeline = try parse(yaml: text, file: path)
         // A key file next to the pipeline is found wherever the command runs from.
-        if case .file(let keyFile)? = pipeline.signing?.key, !keyFile.hasPrefix("/") {
-            var folder = (path as NSString).deletingLastPathComponent
-            if !folder.hasPrefix("/") {
-                folder = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(folder)
-            }
-            pipeline.signing?.key = .file(((folder as NSString).appendingPathComponent(keyFile) as NSString).standardizingPath)
+        var folder = (path as NSString).deletingLastPathComponent
+        if !folder.hasPrefix("/") {
+            folder = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(folder)
         }
+        if let key = pipeline.signing?.key { pipeline.signing?.key = key.resolved(against: folder) }
+        pipeline.ingest = pipeline.ingest?.resolved(against: folder)
         return pipeline
     }
 

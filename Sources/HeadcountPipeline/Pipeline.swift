@@ -21,6 +21,8 @@ public struct Pipeline: Sendable, Hashable {
     /// Who is counted, as a plural noun for people ("teachers"); default "participants".
     /// Only how the certificate page words the result.
     public var audience = "participants"
+    /// How the ingest service receives the pipeline's events; nil without an `ingest:` section.
+    public var ingest: Ingest?
 
     public init(
         id: String, title: String, rules: CountingRules, kafka: KafkaTopic, signing: Signing? = nil, utcOffsetMinutes: Int = 0

@@ -7,7 +7,7 @@ struct PipelineReader {
     let file: String
 
     func pipeline(from root: Node) throws(PipelineError) -> Pipeline {
-        let top = try mapping(root, field: "", allowed: ["id", "title", "audience", "window", "rules", "kafka", "signing"])
+        let top = try mapping(root, field: "", allowed: ["id", "title", "audience", "window", "rules", "kafka", "signing", "ingest"])
         let id = try string(top, "id", required: true)!
         guard Pipeline.isValidIdentifier(id) else {
             throw error(top["id"], "id", "must be 1 to 100 characters of a-z, 0-9, '-', '.', '_'")
@@ -23,6 +23,7 @@ struct PipelineReader {
         let offset = window["start"]?.scalar.flatMap { Instant.utcOffsetMinutes(rfc3339: $0.string) } ?? 0
         var pipeline = Pipeline(id: id, title: title, rules: rules, kafka: kafka, signing: try signing(top), utcOffsetMinutes: offset)
         pipeline.audience = audience
+        pipeline.ingest = try ingest(top)
         return pipeline
     }
 
@@ -113,11 +114,11 @@ struct PipelineReader {
 
     // MARK: - Field readers
 
-    private func error(_ node: Node?, _ field: String, _ message: String) -> PipelineError {
+    func error(_ node: Node?, _ field: String, _ message: String) -> PipelineError {
         PipelineError(file: file, line: node?.mark?.line, field: field, message: message)
     }
 
-    private func mapping(_ node: Node, field: String, allowed: [String]) throws(PipelineError) -> [String: Node] {
+    func mapping(_ node: Node, field: String, allowed: [String]) throws(PipelineError) -> [String: Node] {
         guard let mapping = node.mapping else {
             throw error(node, field, field.isEmpty ? "the file must be a mapping of keys to values" : "must be a mapping")
         }
@@ -142,7 +143,7 @@ struct PipelineReader {
         return value
     }
 
-    private func string(_ map: [String: Node], _ key: String, required: Bool, parent: String = "") throws(PipelineError) -> String? {
+    func string(_ map: [String: Node], _ key: String, required: Bool, parent: String = "") throws(PipelineError) -> String? {
         guard let value = try node(map, key, required: required, parent: parent) else { return nil }
         let path = parent.isEmpty ? key : parent + "." + key
         guard let scalar = value.scalar, !scalar.string.isEmpty else { throw error(value, path, "must be a non-empty text") }
@@ -157,7 +158,7 @@ struct PipelineReader {
         return instant
     }
 
-    private func duration(_ node: Node, field: String) throws(PipelineError) -> Duration {
+    func duration(_ node: Node, field: String) throws(PipelineError) -> Duration {
         guard let text = node.scalar?.string, let value = Self.parseDuration(text) else {
             throw error(node, field, "must be a duration such as 90s, 10m, 2h, 250ms or a number of seconds")
         }

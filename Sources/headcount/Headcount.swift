@@ -17,6 +17,8 @@ struct Headcount: AsyncParsableCommand {
             DemoCommand.self,
             SimulateCommand.self,
             PublishCommand.self,
+            IngestCommand.self,
+            ImportCommand.self,
             WorkCommand.self,
             CountCommand.self,
             ReportCommand.self,
@@ -38,5 +40,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
 }
