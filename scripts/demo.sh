@@ -8,7 +8,7 @@
 # certificate, runs `headcount verify` and prints the certified result beside the
 # simulator's expected one; it exits non-zero when they differ. Ctrl-C stops everything.
 #
-#   scripts/demo.sh [--participants N] [--speed X] [--via kafka] [--verbose] [--debug]
+#   scripts/demo.sh [--participants N] [--speed X] [--via canonical|kafka] [--verbose] [--debug]
 #
 # Logs go to .data/logs/ (with --verbose also to the terminal). HEADCOUNT_BIN overrides
 # the binary (the demo otherwise builds and runs the release build).
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 participants=25000
 speed=40
-via=kafka
+via=canonical
 verbose=false
 configuration=release
 pipeline=Pipelines/sumsel-ai-webinar-2025.yaml
@@ -97,8 +97,18 @@ start worker-1 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 
 start worker-2 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 0
 start reporter "$hc" report --pipeline "$pipeline" --key "$run/signing-key.pem" --interval 0.5
 start dashboard "$hc" dashboard --pipeline "$pipeline" --port "$dashboard_port"
+ingest_args=()
+if [ "$via" != kafka ]; then
+    # Fresh secrets for this run only: the simulator signs with them, ingest checks them.
+    export HEADCOUNT_PSEUDONYM_KEY="$(head -c 32 /dev/urandom | base64)"
+    export HEADCOUNT_CANONICAL_TOKEN="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+    ingest_port=$(( 18000 + RANDOM % 1000 ))
+    start ingest "$hc" ingest --pipeline "$pipeline" --listen "127.0.0.1:$ingest_port"
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$ingest_port/health/ready" >/dev/null && break; sleep 0.1; done
+    ingest_args=(--ingest "http://127.0.0.1:$ingest_port")
+fi
 echo "demo: dashboard at http://127.0.0.1:$dashboard_port/"
-start simulate "$hc" simulate --pipeline "$pipeline" --participants "$participants" --via "$via" \
+start simulate "$hc" simulate --pipeline "$pipeline" --participants "$participants" --via "$via" "${ingest_args[@]}" \
     --end-with-window --expected "$run/expected.json" --status-file "$run/sent.json"
 
 pipeline_id=$(sed -n 's/^id: *//p' "$pipeline")

@@ -8,7 +8,10 @@ import Logging
 
 /// Where simulated deliveries go: Kafka directly, or a route of `headcount ingest`.
 protocol DeliverySink: Sendable {
-    /// Sends `events` and returns once every one was acknowledged (Kafka) or accepted (HTTP 2xx).
+    /// The events as Kafka will carry them (the adapters' identity rules applied); what the
+    /// expected result is computed from.
+    func translate(_ events: [Event]) throws -> [Event]
+    /// Sends `events` (as translated) and returns once every one was acknowledged (Kafka) or accepted (HTTP 2xx).
     func send(_ events: [Event]) async throws
     /// Flushes and releases what the sink holds.
     func close() async throws
@@ -36,7 +39,7 @@ struct DeliveryPacer: Sendable {
             var end = index
             while end < deliveries.count, end - index < maximumBatch, deliveries[end].sendAt <= now { end += 1 }
             if end > index {
-                let batch = deliveries[index..<end].map(\.event)
+                let batch = try sink.translate(deliveries[index..<end].map(\.event))
                 try await sink.send(batch)
                 sent += batch
                 index = end
@@ -69,6 +72,9 @@ struct DeliveryPacer: Sendable {
 /// `--via kafka`: straight to the pipeline's topic through the canonical adapter (load tests).
 struct KafkaDeliverySink: DeliverySink {
     let publisher: CanonicalPublisher
+
+    /// Straight to Kafka there are no adapters: the simulator's keys are the participants.
+    func translate(_ events: [Event]) throws -> [Event] { events }
 
     func send(_ events: [Event]) async throws {
         _ = try await publisher.publish(events)

@@ -86,8 +86,10 @@ struct SimulateCommand: AsyncParsableCommand {
             return try await KafkaProducer.withRunning(configuration: configuration, logger: logger) { producer in
                 try await body(KafkaDeliverySink(publisher: CanonicalPublisher(pipeline: pipeline, producer: producer, logger: logger)))
             }
+        case .canonical:
+            return try await body(CanonicalDeliverySink(ingest: ingest ?? "", pipeline: pipeline))
         default:
-            throw ValidationError("--via \(via.rawValue): the webhook routes of `headcount ingest` are not in this build yet; use --via kafka")
+            throw ValidationError("--via \(via.rawValue): not simulated yet; use --via canonical or --via kafka")
         }
     }
 
