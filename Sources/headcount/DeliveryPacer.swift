@@ -37,7 +37,13 @@ struct DeliveryPacer: Sendable {
             let wall = ClockOption.wallNow()
             let now = clock.now(wall: wall)
             var end = index
-            while end < deliveries.count, end - index < maximumBatch, deliveries[end].sendAt <= now { end += 1 }
+            // A batch holds one delivery per id: its requests may run concurrently, and which
+            // delivery of an id comes first must be the schedule's.
+            var ids = Set<String>()
+            while end < deliveries.count, end - index < maximumBatch, deliveries[end].sendAt <= now,
+                  ids.insert(deliveries[end].event.id).inserted {
+                end += 1
+            }
             if end > index {
                 let batch = try sink.translate(deliveries[index..<end].map(\.event))
                 try await sink.send(batch)
