@@ -7,15 +7,7 @@ import Testing
 /// stripped: it is part of the genesis hash.
 @Suite struct RehearsalTests {
     static func folder(rehearsal: Bool) throws -> Folder {
-        let key = Fixture.key(1)
-        let pipeline = PipelineCanonicalForm(id: "demo-2025", title: "rehearsal test", rules: Fixture.rules(), rehearsal: rehearsal)
-        let count = BatchCount(events: Fixture.events(seed: 3), rules: pipeline.rules)
-        var chain = try SnapshotChain(pipeline: pipeline, signingKey: key)
-        try chain.sealAll(count.buckets, participants: count.qualifiedParticipantList)
-        let certificate = Certificate(chain: chain, publicKey: key.publicKey, participants: count.qualifiedParticipantList)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("headcount-rehearsal-\(UUID().uuidString)").path
-        try CertificateWriter(directory: path).write(certificate, signingKey: key)
-        return Folder(path: path)
+        try SpecVersionTests.folder(spec: .v2, rehearsal: rehearsal).0
     }
 
     @Test func theCanonicalFormCarriesTheMarkOnlyForARehearsal() throws {
