@@ -39,7 +39,7 @@ extension Certificate {
             if let sealed = sealedAt[snapshot.payload.bucket] { members["sealed_at"] = .string(sealed.rfc3339) }
             return .object(members)
         }
-        return [
+        var document: [String: JSONValue] = [
             "format": .string(Self.format),
             "pipeline": pipeline.json,
             "genesis_hash": .string(pipeline.genesisHash),
@@ -60,6 +60,10 @@ extension Certificate {
                 "sha256": .string(Digest256.hex(participantsText.utf8)),
             ],
         ]
+        // For readers who look no further (a real certificate has no such member); the
+        // genesis hash is what binds it.
+        if pipeline.rehearsal { document["rehearsal"] = .bool(true) }
+        return .object(document)
     }
 
     /// `{"qualified", "peak"}`, with `"sustained_peak"` under spec v2.

@@ -19,6 +19,7 @@ extension CertificatePage {
         .kicker{font:700 12px/1 var(--sans);letter-spacing:.18em;text-transform:uppercase;color:var(--accent)}
         .when{font-size:16px;margin:2px 0}.id{color:var(--soft);margin:2px 0;font-size:12.5px}
         .headline{margin:18px 0 4px}
+        .rehearsal{margin:0 0 10px;padding:8px 12px;border:3px solid #b00020;color:#b00020;font-weight:700;letter-spacing:.04em}
         .sentence{font:400 20px/1.4 var(--serif);margin:0 0 14px}
         .figures{display:flex;gap:10px}
         .figure{flex:1;border:1px solid var(--line);border-radius:6px;padding:10px 12px}

@@ -78,7 +78,11 @@ struct CertificatePage {
                 note: "most present through a whole \(Self.period(rules.sustainedPeak))" + when(buckets, \.sustainedPeak, result.sustainedPeak)))
         }
         figures.append(Figure(value: buckets.last?.unique ?? 0, label: "unique", note: "present at some time"))
-        var out = "<section class=\"headline\"><p class=\"sentence\">\(Self.escape(sentence))</p><div class=\"figures\">"
+        var out = "<section class=\"headline\">"
+        if certificate.pipeline.rehearsal {
+            out += "<p class=\"rehearsal\">REHEARSAL — NOT EVIDENCE. These numbers come from a rehearsal run on a simulated clock.</p>"
+        }
+        out += "<p class=\"sentence\">\(Self.escape(sentence))</p><div class=\"figures\">"
         out += figures.map(\.html).joined() + "</div>"
         out += "<p class=\"status\">\(Self.escape(statusText))</p>"
         if let amended = certificate.amendedResult {

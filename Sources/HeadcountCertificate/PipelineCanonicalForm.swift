@@ -12,6 +12,10 @@ import HeadcountCore
 ///                "heartbeat_timeout_ms": n or null, "allowed_lateness_ms": n,
 ///                "sustained_peak_ms": n}}
 ///
+/// A pipeline run under a rehearsal clock adds `"rehearsal": true` (and a real one has no
+/// `rehearsal` member, so its hash is what it always was): the mark sits in the genesis hash,
+/// so a rehearsal's chain cannot be passed off as evidence by dropping it.
+///
 /// Instants are `YYYY-MM-DDTHH:MM:SS.mmmZ`; durations are whole milliseconds. `spec` names
 /// the version of the counting rules, so that a later change of their meaning cannot pass
 /// for the old one. Version 1 (certificates issued before `sustained_peak`) has no
@@ -34,16 +38,19 @@ public struct PipelineCanonicalForm: Sendable, Hashable {
     public var id: String
     public var title: String
     public var rules: CountingRules
+    /// Whether the chain was sealed under a rehearsal clock: a rehearsal, not evidence.
+    public var rehearsal: Bool
 
-    public init(id: String, title: String, rules: CountingRules, spec: Spec = .v2) {
+    public init(id: String, title: String, rules: CountingRules, spec: Spec = .v2, rehearsal: Bool = false) {
         self.spec = spec
+        self.rehearsal = rehearsal
         self.id = id
         self.title = title
         self.rules = rules
     }
 
     /// The canonical object of a pipeline (see the type's documentation).
-    public static func json(id: String, title: String, rules: CountingRules, spec: Spec = .v2) -> JSONValue {
+    public static func json(id: String, title: String, rules: CountingRules, spec: Spec = .v2, rehearsal: Bool = false) -> JSONValue {
         let timeout: JSONValue = rules.heartbeatTimeout.map { .integer($0.wholeMilliseconds) } ?? .null
         var ruleMembers: [String: JSONValue] = [
             "bucket_ms": .integer(rules.bucket.wholeMilliseconds),
@@ -53,17 +60,19 @@ public struct PipelineCanonicalForm: Sendable, Hashable {
             "allowed_lateness_ms": .integer(rules.allowedLateness.wholeMilliseconds),
         ]
         if spec.hasSustainedPeak { ruleMembers["sustained_peak_ms"] = .integer(rules.sustainedPeak.wholeMilliseconds) }
-        return [
+        var members: [String: JSONValue] = [
             "spec": .string(spec.rawValue),
             "id": .string(id),
             "title": .string(title),
             "window": ["start": .string(rules.windowStart.rfc3339), "end": .string(rules.windowEnd.rfc3339)],
             "rules": .object(ruleMembers),
         ]
+        if rehearsal { members["rehearsal"] = .bool(true) }
+        return .object(members)
     }
 
     /// The canonical object of this pipeline.
-    public var json: JSONValue { Self.json(id: id, title: title, rules: rules, spec: spec) }
+    public var json: JSONValue { Self.json(id: id, title: title, rules: rules, spec: spec, rehearsal: rehearsal) }
 
     /// SHA-256 of the canonical JSON, lowercase hex: the `prev_hash` of bucket 0.
     public var genesisHash: String {
@@ -107,6 +116,12 @@ public struct PipelineCanonicalForm: Sendable, Hashable {
             throw error
         } catch {
             throw fail("rules", "\(error)")
+        }
+        switch json["rehearsal"] {
+        case nil: rehearsal = false
+        case .bool(true)?: rehearsal = true
+        // Only true is written: `false` would give a real pipeline a second genesis hash.
+        default: throw fail("rehearsal", "must be true when present (a real pipeline has no rehearsal member)")
         }
         self.spec = spec
         self.id = id

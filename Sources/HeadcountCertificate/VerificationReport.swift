@@ -80,6 +80,8 @@ public struct VerificationReport: Sendable {
     public var result: CountOutcome?
     /// Whether the certificate's spec certifies `sustained_peak` (v2 and later).
     public var sustainedPeakChecked = false
+    /// Sealed under a rehearsal clock: whatever else holds, not evidence.
+    public var rehearsal = false
 
     public init(directory: String) {
         self.directory = directory
@@ -113,6 +115,7 @@ public struct VerificationReport: Sendable {
         } else {
             lines.append("INVALID: \(directory) (\(name)), \(problems.count) problem(s)")
         }
+        if rehearsal { lines.append("REHEARSAL — NOT EVIDENCE: sealed under a rehearsal clock (the genesis hash covers \"rehearsal\": true)") }
         if let result {
             lines.append("result: qualified \(result.qualified), peak \(result.peak)"
                 + (sustainedPeakChecked ? ", sustained peak \(result.sustainedPeak)" : ""))

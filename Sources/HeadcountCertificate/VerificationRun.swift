@@ -53,8 +53,18 @@ struct VerificationRun {
         if document["genesis_hash"]?.stringValue != genesis {
             problem(.rules, .rulesMismatch, "\"genesis_hash\" is not the SHA-256 of the rules' canonical JSON (\(genesis))")
         }
-        if let expected, expected.genesisHash != genesis {
-            problem(.rules, .rulesMismatch, "the rules differ from the expected pipeline \"\(expected.id)\"")
+        let rehearsal = pipeline?.rehearsal ?? false
+        report.rehearsal = rehearsal
+        if let stated = document["rehearsal"], stated.boolValue != rehearsal {
+            problem(.rules, .rulesMismatch, "\"rehearsal\" must be \(rehearsal), as the rules' canonical JSON says")
+        }
+        // The pipeline file knows nothing of clocks: a rehearsal of the expected pipeline has
+        // its rules, and the report says loudly that it is one.
+        if var expected {
+            expected.rehearsal = rehearsal
+            if expected.genesisHash != genesis {
+                problem(.rules, .rulesMismatch, "the rules differ from the expected pipeline \"\(expected.id)\"")
+            }
         }
     }
 

@@ -14,7 +14,7 @@ public enum CertificateAssembly {
     ) -> Certificate {
         // A chain sealed before spec v2 stays a v1 certificate: its hashes cover no sustained_peak.
         var certificate = Certificate(
-            pipeline: PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: snapshots.spec),
+            pipeline: snapshots.canonicalForm(of: pipeline),
             publicKey: publicKey, snapshots: snapshots.map(\.certified),
             amendments: amendments.map {
                 Amendment(bucket: $0.bucket, certified: $0.certified, corrected: $0.corrected, reason: $0.reason, events: $0.events)

@@ -18,7 +18,7 @@ public enum Recount {
         publicKey: PublicKey, incomplete: [Int: String] = [:]
     ) -> RecountReport {
         let count = BatchCount(events: events, rules: pipeline.rules)
-        let canonical = PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: snapshots.spec)
+        let canonical = snapshots.canonicalForm(of: pipeline)
         // A v1 chain certified no sustained_peak: its rows and amendments read 0, and so must the recount.
         var recountedBuckets = count.buckets
         if !canonical.spec.hasSustainedPeak {

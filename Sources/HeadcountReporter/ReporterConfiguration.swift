@@ -27,6 +27,10 @@ public struct ReporterConfiguration: Sendable {
     public var maximumListedLateEvents = 1_000
     /// The processing clock; default the system's UTC time. Injectable for tests.
     public var clock: @Sendable () -> Instant = ReporterConfiguration.systemClock
+    /// Whether the chain is sealed under a rehearsal clock; default false. A rehearsal chain's
+    /// genesis hash covers `"rehearsal": true` (see `PipelineCanonicalForm`), so no one can
+    /// pass it off as evidence, and a reporter refuses to continue a chain of the other kind.
+    public var rehearsal = false
 
     public init(pipeline: Pipeline, signingKey: SigningKey) {
         self.pipeline = pipeline
@@ -40,6 +44,14 @@ public struct ReporterConfiguration: Sendable {
 
     /// The pipeline as the certificate binds it (its hash is the chain's genesis).
     public var canonicalPipeline: PipelineCanonicalForm {
-        PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules)
+        PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, rehearsal: rehearsal)
+    }
+}
+
+extension ReporterConfiguration {
+    /// Runs the reporter on `clock`; under a rehearsal clock the chain it seals says so.
+    public mutating func useClock(_ clock: ProcessingClock) {
+        self.clock = { [clock] in clock.now(wall: ReporterConfiguration.systemClock()) }
+        rehearsal = clock.isRehearsal
     }
 }

@@ -49,6 +49,12 @@ struct Sealer: Sendable {
         let stored = try await round.snapshots(pipeline: pipelineID)
         let amendments = try await round.amendments(pipeline: pipelineID)
         let certified = stored.map(\.certified)
+        // A chain is all rehearsal or all real: its genesis hash says which.
+        if let first = stored.first, first.rehearsal != configuration.rehearsal {
+            throw ReporterError(.chainMismatch, first.rehearsal
+                ? "the stored chain was sealed under a rehearsal clock; this reporter runs on the wall clock (pass the same --clock, or use a fresh database)"
+                : "the stored chain is real; a reporter under a rehearsal clock may not continue it (use a fresh database)")
+        }
         do {
             chain = try SnapshotChain(
                 pipeline: configuration.canonicalPipeline, signingKey: configuration.signingKey, continuing: certified,
@@ -128,7 +134,8 @@ struct Sealer: Sendable {
         try await round.insert(StoredSnapshot(
             pipeline: pipelineID, numbers: numbers, participantsRoot: snapshot.payload.participantsRoot,
             prevHash: snapshot.payload.prevHash, hash: snapshot.hash, signature: snapshot.signature,
-            watermark: watermark, sealedAt: watermark, incomplete: incomplete, seenOffsets: seen),
+            watermark: watermark, sealedAt: watermark, incomplete: incomplete, seenOffsets: seen,
+            rehearsal: configuration.rehearsal),
             newcomers: newcomers, changed: changed)
         membership.advance(newcomers: newcomers, changed: changed)
         standing[numbers.bucket] = (numbers, seen)

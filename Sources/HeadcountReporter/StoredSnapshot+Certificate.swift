@@ -1,5 +1,6 @@
 import HeadcountCertificate
 import HeadcountCore
+import HeadcountPipeline
 import HeadcountStore
 
 extension StoredSnapshot {
@@ -21,4 +22,13 @@ extension Array where Element == StoredSnapshot {
     /// The spec a stored chain was sealed under (its first row decides; a chain is never
     /// mixed, since the genesis hash binds the spec); v2 for an empty chain.
     var spec: PipelineCanonicalForm.Spec { first?.spec ?? .v2 }
+
+    /// Whether the stored chain is a rehearsal's: its first row decides, as its genesis
+    /// hash covers the mark (the reporter never continues a chain of the other kind).
+    var rehearsal: Bool { first?.rehearsal ?? false }
+
+    /// The pipeline as this chain's genesis hash binds it.
+    func canonicalForm(of pipeline: Pipeline) -> PipelineCanonicalForm {
+        PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: pipeline.rules, spec: spec, rehearsal: rehearsal)
+    }
 }

@@ -22,8 +22,10 @@ public enum Watermark {
     ///   - expectedPartitions: the pipeline's partition count; when Kafka cannot be asked,
     ///     partitions 0..<expectedPartitions without a progress row still hold sealing (they
     ///     may hold messages nobody stored).
-    ///   - now: the processing clock. `updated_at` of the progress is the database's clock,
-    ///     so the two must be roughly in sync (NTP).
+    ///   - now: the processing clock. `updated_at` of the progress is the processing clock of
+    ///     the worker that stored it (the database's for rows stored without one), so the
+    ///     clocks must be roughly in sync (NTP), and every process must run the same
+    ///     rehearsal clock.
     ///   - previous: the watermark already reached (persisted across restarts); nil before
     ///     the first.
     public static func compute(

@@ -31,12 +31,12 @@ enum CertificationQueries {
                    participants_root, prev_hash, hash, signature,
                    (extract(epoch FROM watermark) * 1000)::bigint, (extract(epoch FROM sealed_at) * 1000)::bigint, incomplete,
                    ARRAY(SELECT key::int FROM jsonb_each_text(seen_offsets) ORDER BY key::int),
-                   ARRAY(SELECT value::bigint FROM jsonb_each_text(seen_offsets) ORDER BY key::int)
+                   ARRAY(SELECT value::bigint FROM jsonb_each_text(seen_offsets) ORDER BY key::int), rehearsal
             FROM headcount.snapshots WHERE pipeline = \(pipeline) ORDER BY bucket
             """, logger: logger)
         for try await row in rows {
             let c = try row.decode(
-                (Int, Int64, Int, Int, Int?, Int, Int, String, String, String, String, Int64, Int64, String?, [Int32], [Int64]).self)
+                (Int, Int64, Int, Int, Int?, Int, Int, String, String, String, String, Int64, Int64, String?, [Int32], [Int64], Bool).self)
             result.append(StoredSnapshot(
                 pipeline: pipeline,
                 numbers: BucketNumbers(
@@ -45,7 +45,7 @@ enum CertificationQueries {
                 participantsRoot: c.7, prevHash: c.8, hash: c.9, signature: c.10,
                 watermark: Instant(milliseconds: c.11), sealedAt: Instant(milliseconds: c.12),
                 incomplete: c.13, seenOffsets: Dictionary(uniqueKeysWithValues: zip(c.14, c.15)),
-                certifiesSustainedPeak: c.4 != nil))
+                certifiesSustainedPeak: c.4 != nil, rehearsal: c.16))
         }
         return result
     }

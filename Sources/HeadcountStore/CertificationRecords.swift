@@ -23,12 +23,15 @@ public struct StoredSnapshot: Sendable, Hashable {
     /// False for a row sealed under spec v1 (its `sustained_peak` is NULL and unhashed;
     /// `numbers.sustainedPeak` then reads 0).
     public var certifiesSustainedPeak: Bool
+    /// Sealed under a rehearsal clock (not evidence; see migration 10).
+    public var rehearsal: Bool
 
     public init(
         pipeline: String, numbers: BucketNumbers, participantsRoot: String, prevHash: String, hash: String,
         signature: String, watermark: Instant, sealedAt: Instant, incomplete: String?, seenOffsets: [Int32: Int64],
-        certifiesSustainedPeak: Bool = true
+        certifiesSustainedPeak: Bool = true, rehearsal: Bool = false
     ) {
+        self.rehearsal = rehearsal
         self.pipeline = pipeline
         self.numbers = numbers
         self.participantsRoot = participantsRoot

@@ -85,6 +85,10 @@ public struct EventBatch: Sendable {
     public var progress: [PartitionProgress]
     /// Offsets skipped because retention deleted them, recorded with the batch that skips them.
     public var gaps: [RetentionGap]
+    /// The processing time the batch was assembled at (the worker's clock), stamped as the
+    /// partitions' `updated_at` so the watermark's idle test compares one clock with itself,
+    /// also under a rehearsal clock; nil: the database's `now()`.
+    public var processedAt: Instant?
 
     public init(
         pipeline: String, topic: String, events: [PositionedEvent], deadLetters: [DeadLetterMessage],

@@ -281,14 +281,14 @@ extension EventStore {
         // One statement for every partition of the batch: a consumer's batch spans many.
         try await connection.query(
             """
-            INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at)
-            SELECT \(batch.pipeline), \(batch.topic), k, o, NULLIF(m, '')::timestamptz
+            INSERT INTO headcount.partition_progress (pipeline, topic, kafka_partition, next_offset, max_event_at, updated_at)
+            SELECT \(batch.pipeline), \(batch.topic), k, o, NULLIF(m, '')::timestamptz, COALESCE(\(batch.processedAt?.rfc3339)::timestamptz, now())
             FROM unnest(\(batch.progress.map(\.partition))::int[], \(batch.progress.map(\.nextOffset))::bigint[],
                         \(batch.progress.map { $0.maxEventAt?.rfc3339 ?? "" })::text[]) AS p(k, o, m)
             ON CONFLICT (pipeline, topic, kafka_partition) DO UPDATE SET
                 next_offset = EXCLUDED.next_offset,
                 max_event_at = GREATEST(partition_progress.max_event_at, EXCLUDED.max_event_at),
-                updated_at = now()
+                updated_at = EXCLUDED.updated_at
             """, logger: logger)
     }
 }

@@ -125,5 +125,6 @@ enum Migrations {
         qualificationChanges,
         watermarks,
         sustainedPeak,
+        rehearsal,
     ]
 }

@@ -136,11 +136,11 @@ public struct SealingRound: Sendable {
         try await connection.query(
             """
             INSERT INTO headcount.snapshots (pipeline, bucket, bucket_start, active, peak, sustained_peak, "unique", qualified,
-                participants_root, prev_hash, hash, signature, watermark, incomplete, seen_offsets)
+                participants_root, prev_hash, hash, signature, watermark, incomplete, seen_offsets, rehearsal)
             VALUES (\(snapshot.pipeline), \(n.bucket), \(n.bucketStart.rfc3339)::timestamptz, \(n.active), \(n.peak),
                 \(snapshot.certifiesSustainedPeak ? n.sustainedPeak : nil), \(n.unique), \(n.qualified), \(snapshot.participantsRoot), \(snapshot.prevHash), \(snapshot.hash),
                 \(snapshot.signature), \(snapshot.watermark.rfc3339)::timestamptz, \(snapshot.incomplete),
-                \(OffsetMap.encode(snapshot.seenOffsets))::jsonb)
+                \(OffsetMap.encode(snapshot.seenOffsets))::jsonb, \(snapshot.rehearsal))
             """, logger: logger)
         if !newcomers.isEmpty {
             try await connection.query(

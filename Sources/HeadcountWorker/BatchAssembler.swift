@@ -48,9 +48,11 @@ struct BatchAssembler {
             }
             progress[message.partition] = item
         }
-        return EventBatch(
+        var batch = EventBatch(
             pipeline: pipeline.id, topic: pipeline.kafka.topic, events: events, deadLetters: deadLetters,
             progress: progress.values.sorted { $0.partition < $1.partition }, gaps: gaps)
+        batch.processedAt = now
+        return batch
     }
 
     struct Failure: Error {

@@ -18,6 +18,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @OptionGroup var pipeline: PipelineOption
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var clock: ClockOption
 
     @Option(help: ArgumentHelp("Port of the dashboard (0: any free port).", valueName: "port"))
     var port = 8080
@@ -36,6 +37,7 @@ struct DashboardCommand: AsyncParsableCommand {
         var configuration = DashboardConfiguration()
         configuration.host = host
         configuration.port = port
+        configuration.clock = try clock.load().reader
         let host = self.host
         let dashboard = DashboardServer(
             pipeline: pipeline, store: store, configuration: configuration, logger: logger,

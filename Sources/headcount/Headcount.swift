@@ -15,6 +15,7 @@ struct Headcount: AsyncParsableCommand {
             """,
         subcommands: [
             DemoCommand.self,
+            SimulateCommand.self,
             PublishCommand.self,
             IngestCommand.self,
             ImportCommand.self,

@@ -25,6 +25,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var brokers: BrokersOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var clock: ClockOption
 
     @Option(help: ArgumentHelp("Address and port to listen on.", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
@@ -67,7 +68,7 @@ struct IngestCommand: AsyncParsableCommand {
         let readiness = BrokerReadiness(producer: producer, logger: logger)
         let service = IngestService(
             pipelines: served, sink: KafkaIngestSink(producer: producer, logger: logger), readiness: readiness,
-            registry: MetricsServer.bootstrapMetrics(), logger: logger)
+            clock: try clock.load().reader, registry: MetricsServer.bootstrapMetrics(), logger: logger)
         let (host, port) = try Self.address(listen)
         let application = service.application(configuration: .init(address: .hostname(host, port: port), serverName: "headcount-ingest")) { channel in
             logger.info("ingest listening", metadata: [

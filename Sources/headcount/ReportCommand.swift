@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountCore
 import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore
@@ -24,6 +25,7 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @OptionGroup var key: SigningKeyOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var clock: ClockOption
 
     @Option(help: ArgumentHelp("Seconds between sealing rounds.", valueName: "seconds"))
     var interval: Double = 1
@@ -43,6 +45,7 @@ struct ReportCommand: AsyncParsableCommand {
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
         configuration.roundInterval = .milliseconds(Int64(interval * 1000))
         configuration.watchdog = .exitingForRestart
+        configuration.useClock(try clock.load())
         let url = try database.url()
         let store = EventStore(url: url, maximumConnections: 2, logger: logger, watchdog: .exitingForRestart)
         let reporter = Reporter(

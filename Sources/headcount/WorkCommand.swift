@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline
 import HeadcountReporter
@@ -20,6 +21,7 @@ struct WorkCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var key: SigningKeyOption
+    @OptionGroup var clock: ClockOption
 
     @Option(help: "Consumers in this process; the default is the number of cores.")
     var concurrency = ProcessInfo.processInfo.activeProcessorCount
@@ -83,12 +85,13 @@ struct WorkCommand: AsyncParsableCommand {
         configuration.kafkaProperties = try brokers.properties()
         configuration.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
         configuration.heartbeatInterval = .milliseconds(Int64(heartbeatInterval * 1000))
+        let clock = try self.clock.load()
         let url = try database.url()
         // The key loads before anything starts: a missing key is a start-up error, not a
         // reporter that runs and never seals.
-        let reporter = try report ? makeReporter(pipeline: configuration.pipeline, url: url, logger: logger) : nil
+        let reporter = try report ? makeReporter(pipeline: configuration.pipeline, url: url, clock: clock, logger: logger) : nil
         let store = EventStore(url: url, maximumConnections: concurrency + 2, logger: logger, watchdog: .exitingForRestart)
-        let worker = Worker(configuration: configuration, store: store, logger: logger)
+        let worker = Worker(configuration: configuration, store: store, logger: logger, clock: clock.reader)
         let migrator = Migrator(store: store, worker: worker)
         // The store's pool first: services stop in reverse order, so the pool outlives the
         // worker's last commit.
@@ -120,8 +123,9 @@ struct WorkCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeReporter(pipeline: Pipeline, url: DatabaseURL, logger: Logger) throws -> Reporter {
+    private func makeReporter(pipeline: Pipeline, url: DatabaseURL, clock: ProcessingClock, logger: Logger) throws -> Reporter {
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
+        configuration.useClock(clock)
         configuration.roundInterval = .milliseconds(Int64(reportInterval * 1000))
         configuration.watchdog = .exitingForRestart
         logger.info("reporter starting", metadata: [

@@ -7,9 +7,9 @@ import Testing
 /// own rules, and one cannot pass for the other.
 @Suite struct SpecVersionTests {
     /// The fixture's events sealed under `spec` and written to a fresh folder.
-    static func folder(spec: PipelineCanonicalForm.Spec) throws -> (Folder, BatchCount) {
+    static func folder(spec: PipelineCanonicalForm.Spec, rehearsal: Bool = false) throws -> (Folder, BatchCount) {
         let key = Fixture.key(1)
-        let pipeline = PipelineCanonicalForm(id: "demo-2025", title: "spec test", rules: Fixture.rules(), spec: spec)
+        let pipeline = PipelineCanonicalForm(id: "demo-2025", title: "spec test", rules: Fixture.rules(), spec: spec, rehearsal: rehearsal)
         let count = BatchCount(events: Fixture.events(seed: 3), rules: pipeline.rules)
         var chain = try SnapshotChain(pipeline: pipeline, signingKey: key)
         try chain.sealAll(count.buckets, participants: count.qualifiedParticipantList)

@@ -55,7 +55,8 @@ struct ReporterWatermarkTests {
         try await TestDatabase.withStore { store, url in
             let pipeline = try Support.pipeline(topic: "reporter-restart")
             let clock = TestClock()
-            let reached = pipeline.rules.bucketEnd(9)
+            // Bucket 9 seals once the watermark reaches E_9 + S (its sustained_peak looks S past it).
+            let reached = pipeline.rules.bucketEnd(9) + pipeline.rules.sustainedPeak
             clock.set(reached + pipeline.rules.allowedLateness)
             let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
             try await Support.runReporters([first]) { first.status.watermark == reached && first.status.rounds >= 3 }

@@ -23,13 +23,16 @@ public final class HeadcountProcess: @unchecked Sendable {
         throw TestDatabase.Unavailable(description: "the headcount executable is not built next to the tests (run `swift build --build-tests`)")
     }
 
-    public init(_ arguments: [String], environment: [String: String] = [:], capturingStandardError: Bool = false) throws {
+    /// - Parameter errorLog: a file for its standard error (default: discarded, unless captured).
+    public init(_ arguments: [String], environment: [String: String] = [:], capturingStandardError: Bool = false, errorLog: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         output = Pipe()
         process.standardOutput = output
-        if capturingStandardError {
+        if let errorLog, FileManager.default.createFile(atPath: errorLog, contents: nil), let file = FileHandle(forWritingAtPath: errorLog) {
+            process.standardError = file
+        } else if capturingStandardError {
             let pipe = Pipe()
             pipe.fileHandleForReading.readabilityHandler = { [errors] handle in
                 let chunk = handle.availableData

@@ -1,0 +1,64 @@
+import HeadcountAdapters
+import HeadcountClient
+import HeadcountCore
+import HeadcountPipeline
+
+/// `--via canonical`: the canonical route of `headcount ingest`, through `HeadcountClient`
+/// (the integrators' library: its validation and pseudonymisation, its retries on 503).
+///
+/// Each simulated participant is a teacher with an e-mail address; the client turns it into
+/// the participant key exactly as the server's identity rules do, and `translate` gives the
+/// events as Kafka will carry them, for the expected result.
+struct CanonicalDeliverySink: DeliverySink {
+    let client: HeadcountClient
+
+    init(ingest url: String, pipeline: Pipeline) throws {
+        guard let ingest = pipeline.ingest, let token = ingest.routes[.canonical] else {
+            throw SimulationSetupError(description: "--via canonical needs the pipeline's ingest: section with a canonical: route (docs/adapters.md)")
+        }
+        let secret = try token.readSecret(field: "ingest.canonical.secret")
+        let key = try ingest.pseudonymKey.readSecret(field: "ingest.pseudonymKey")
+        client = HeadcountClient(baseURL: url, pipeline: pipeline, token: String(decoding: secret, as: UTF8.self), pseudonymKey: key)
+    }
+
+    /// The simulated teacher's e-mail address: one mailbox per participant, whatever the device.
+    static func email(of participant: String) -> String { participant + "@teachers.example" }
+
+    func translate(_ events: [Event]) throws -> [Event] {
+        try events.map { event in
+            try client.event(
+                id: event.id, type: event.type, identity: Self.email(of: event.participant), session: event.session,
+                at: event.at, source: event.source)
+        }
+    }
+
+    /// Requests in flight at once: a platform delivers many webhooks concurrently too.
+    static let concurrentRequests = 8
+    /// Events per request: about 250 KB, well under the 1 MiB body limit.
+    static let eventsPerRequest = 1_000
+
+    func send(_ events: [Event]) async throws {
+        let requests = stride(from: 0, to: events.count, by: Self.eventsPerRequest).map {
+            Array(events[$0..<min(events.count, $0 + Self.eventsPerRequest)])
+        }
+        // Per participant the order still holds: a first delivery and its repeats are
+        // seconds of event time apart, so never in the same round of requests.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = requests.makeIterator()
+            for _ in 0..<Self.concurrentRequests {
+                guard let request = next.next() else { break }
+                group.addTask { _ = try await client.publish(request) }
+            }
+            while try await group.next() != nil {
+                guard let request = next.next() else { continue }
+                group.addTask { _ = try await client.publish(request) }
+            }
+        }
+    }
+
+    func close() async throws {}
+}
+
+struct SimulationSetupError: Error, CustomStringConvertible {
+    var description: String
+}
