@@ -124,5 +124,6 @@ enum Migrations {
         membershipChanges,
         qualificationChanges,
         watermarks,
+        workerHeartbeats,
     ]
 }

@@ -41,6 +41,9 @@ public final class Worker: Service, Sendable {
         ledgers.get().values.reduce(into: Set<Int32>()) { $0.formUnion($1.ownedPartitions) }
     }
 
+    /// Each running consumer's partitions, by consumer index (heartbeats and readiness).
+    public var partitionsByConsumer: [Int: Set<Int32>] { ledgers.get().mapValues(\.ownedPartitions) }
+
     public func run() async throws {
         let stopping = LockedValue(false)
         try await withGracefulShutdownHandler {
