@@ -27,11 +27,13 @@ struct ContributionFeed: Sendable {
     /// Applies the rows of `round`'s snapshot that are not yet counted, `fence` having been
     /// taken before the round's transaction began.
     mutating func advance(_ round: SealingRound, pipeline: String, to newFence: ContributionFence) async throws {
-        if fence == nil {
+        let previous: ContributionFence
+        if let fence {
+            previous = fence
+        } else {
             apply(try await round.summedContributions(pipeline: pipeline, upTo: newFence))
-            fence = newFence
+            previous = newFence
         }
-        guard let previous = fence else { return }
         let rows = try await round.contributions(pipeline: pipeline, after: previous)
         var fresh = ContributionRows()
         fresh.buckets = rows.buckets.filter { !counted.buckets.contains($0.seq) }

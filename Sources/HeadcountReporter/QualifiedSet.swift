@@ -44,14 +44,16 @@ struct QualifiedSet: Sendable {
     /// Applies the qualification changes `round`'s snapshot sees, `fence` (the
     /// `qualifications` part of the round's fence) having been taken before it began.
     mutating func advance(_ round: SealingRound, pipeline: String, to newFence: Int64) async throws {
-        if fence == nil {
+        let previous: Int64
+        if let fence {
+            previous = fence
+        } else {
             for (participant, bucket) in try await round.qualifiedBuckets(pipeline: pipeline) { set(participant, to: bucket) }
             touched = []
             // The rows above the fence that this snapshot sees are in `presence` already:
             // reading them below changes nothing.
-            fence = newFence
+            previous = newFence
         }
-        guard let previous = fence else { return }
         for change in try await round.qualificationChanges(pipeline: pipeline, after: previous) {
             record(change.participant, change.bucket)
         }

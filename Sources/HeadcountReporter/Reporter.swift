@@ -38,16 +38,24 @@ public final class Reporter: Service, Sendable {
     public func run() async throws {
         let stopping = Atomic(false)
         try await withGracefulShutdownHandler {
+            var delay = configuration.retryDelay
             while !stopping.load(ordering: .relaxed), !Task.isCancelled {
+                let roundsBefore = status.rounds
                 do {
                     try await serve { stopping.load(ordering: .relaxed) }
-                } catch let error as ReporterError where !error.isRetriable {
-                    state.withLock { $0.role = .stopped }
-                    throw error
                 } catch {
+                    let (failure, retriable) = Self.classify(error, pipeline: configuration.pipeline.id)
+                    guard retriable else {
+                        state.withLock { $0.role = .stopped }
+                        logger.critical("reporter stopped: retrying cannot help", metadata: ["error": "\(failure)"])
+                        throw failure
+                    }
+                    // The backoff starts again after a session that sealed.
+                    if status.rounds > roundsBefore { delay = configuration.retryDelay }
                     state.withLock { $0.role = .standby }
-                    logger.error("reporter round failed; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: configuration.retryDelay)
+                    logger.error("reporter round failed; retrying", metadata: ["error": "\(failure)", "retryIn": "\(delay)"])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, configuration.maximumRetryDelay)
                 }
             }
         } onGracefulShutdown: {
@@ -56,9 +64,18 @@ public final class Reporter: Service, Sendable {
         state.withLock { $0.role = .stopped }
     }
 
+    /// Errors classified once: a `ReporterError` says itself whether retrying can help;
+    /// anything else came from the store, and `StoreError` decides (a lost connection, a
+    /// serialization failure or a deadlock: yes; anything else fails loudly).
+    static func classify(_ error: any Error, pipeline: String) -> (error: any Error, retriable: Bool) {
+        if let refusal = error as? ReporterError { return (refusal, refusal.isRetriable) }
+        let failure = StoreError.wrapping(error, while: "sealing", pipeline: pipeline)
+        return (failure, failure.isRetriable)
+    }
+
     /// One session: stand by until the lock is ours, then seal round after round.
     private func serve(stopping: () -> Bool) async throws {
-        let connection = try await SealingConnection.open(url: url, logger: logger)
+        let connection = try await SealingConnection.open(url: url, watchdog: configuration.watchdog, logger: logger)
         do {
             try await standBy(on: connection, stopping: stopping)
             var keyStored = try await checkPublicKey(on: connection)
@@ -93,25 +110,12 @@ public final class Reporter: Service, Sendable {
         on connection: SealingConnection, sealer: Sealer, fence: ContributionFence, kafka: HighWatermarks, storingKey: Bool
     ) async throws -> (Sealer.Outcome, Sealer) {
         var next = sealer
-        // The round's transaction reports every failure as a StoreError; a ReporterError
-        // (wrong chain, unsealable numbers) must reach `run` as itself to decide whether
-        // retrying can help.
-        var refusal: ReporterError?
-        do {
-            return try await connection.withRound { round in
-                do {
-                    let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence, kafka: kafka)
-                    if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
-                        try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
-                    }
-                    return (outcome, next)
-                } catch let error as ReporterError {
-                    refusal = error
-                    throw error
-                }
+        return try await connection.withRound(pipeline: configuration.pipeline.id) { round in
+            let outcome = try await next.run(round, now: self.configuration.clock(), fence: fence, kafka: kafka)
+            if storingKey, (next.chain?.nextBucket ?? 0) > 0 {
+                try await round.storePublicKey(pipeline: self.configuration.pipeline.id, publicKey: self.publicKey)
             }
-        } catch {
-            throw refusal ?? error
+            return (outcome, next)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HeadcountCertificate
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountStore
 
 /// Settings of one reporter process.
 public struct ReporterConfiguration: Sendable {
@@ -14,8 +15,14 @@ public struct ReporterConfiguration: Sendable {
     public var roundInterval: Duration = .seconds(1)
     /// Time between attempts to take the sealing lock while standing by; default 1 s.
     public var standbyInterval: Duration = .seconds(1)
-    /// Pause after a lost connection or a failed round; default 1 s.
+    /// First pause after a lost connection or a failed round; default 1 s, doubling up to
+    /// `maximumRetryDelay` while failures go on.
     public var retryDelay: Duration = .seconds(1)
+    /// Cap of the retry backoff; default 10 s.
+    public var maximumRetryDelay: Duration = .seconds(10)
+    /// Bounds each sealing round's transaction (see `TransactionWatchdog`); default
+    /// `TransactionWatchdog()`, whose lost-statement handler only logs.
+    public var watchdog = TransactionWatchdog()
     /// At most this many late event ids are listed in one amendment; default 1,000.
     public var maximumListedLateEvents = 1_000
     /// The processing clock; default the system's UTC time. Injectable for tests.

@@ -10,6 +10,9 @@ public struct ReporterError: Error, Sendable, CustomStringConvertible {
         case keyMismatch
         /// Numbers that cannot be sealed (e.g. `qualified` would decrease after late events).
         case unsealable
+        /// The reporter's own state lacks what sealing a bucket needs (no chain loaded, no
+        /// standing numbers for a sealed bucket): a fault of the program, never defaulted.
+        case inconsistent
     }
 
     public var code: Code

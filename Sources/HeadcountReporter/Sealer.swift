@@ -89,7 +89,9 @@ struct Sealer: Sendable {
         var outcome = Outcome(reading: reading)
         guard let watermark = reading.watermark else { return outcome }
         let sealable = IncrementalCount.sealableBucketCount(rules: rules, watermark: watermark)
-        let sealedCount = chain?.nextBucket ?? 0
+        guard let sealedCount = chain?.nextBucket else {
+            throw ReporterError(.inconsistent, "pipeline \(pipelineID): no chain loaded before sealing")
+        }
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
         guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
         lastSeen = seen
@@ -114,9 +116,11 @@ struct Sealer: Sendable {
             throw ReporterError(
                 .unsealable, "cannot seal bucket \(numbers.bucket): \(root.count) qualified participants for qualified = \(numbers.qualified)")
         }
+        guard var chain else {
+            throw ReporterError(.inconsistent, "cannot seal bucket \(numbers.bucket) of pipeline \(pipelineID): no chain loaded")
+        }
         let snapshot: CertifiedSnapshot
         do {
-            guard var chain else { return }
             snapshot = try chain.seal(numbers, participantsRoot: root.rootHex)
             self.chain = chain
         } catch {
@@ -141,9 +145,11 @@ struct Sealer: Sendable {
     ) async throws -> [Int] {
         var amended: [Int] = []
         for m in 0..<sealedCount {
-            guard let current = standing[m], current.numbers != numbers[m],
-                  let certified = chain?.snapshots[m].payload.numbers
-            else { continue }
+            guard let current = standing[m], let certified = chain?.snapshots[m].payload.numbers, m < numbers.count else {
+                throw ReporterError(
+                    .inconsistent, "bucket \(m) of pipeline \(pipelineID) is sealed, but its standing or certified numbers are missing")
+            }
+            guard current.numbers != numbers[m] else { continue }
             let late = try await round.eventsAfter(
                 pipeline: pipelineID, since: current.seen, before: lateEventHorizon(m), limit: configuration.maximumListedLateEvents)
             try await round.insert(StoredAmendment(

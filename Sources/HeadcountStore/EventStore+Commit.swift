@@ -10,16 +10,14 @@ extension EventStore {
     /// the offsets stored here. Throws `.fenced` (and stores nothing) when another worker
     /// moved one of the partitions on since this batch was read.
     ///
-    /// - Parameter derive: given the events this batch stores for the first time (the first
-    ///   of each id, in Kafka order), returns the presence they change; it is stored in the
-    ///   same transaction. Called at most once per attempt, inside the transaction: when the
-    ///   commit then fails, whatever state `derive` updated is ahead of the store.
+    /// - Parameter derive: what the batch's newly stored events change (see
+    ///   `PresenceDerivation`); stored in the same transaction.
     public func commit(
-        _ batch: EventBatch, derive: ([PositionedEvent]) throws -> DerivedPresence? = { _ in nil }
+        _ batch: EventBatch, derive: PresenceDerivation = { _ in nil }
     ) async throws(StoreError) -> BatchOutcome {
         do {
             return try await commit(batch, isolating: false, derive: derive)
-        } catch let error where error.code == .rejected && !error.isRetriable && !batch.events.isEmpty {
+        } catch let error where error.isDataRefusal && !batch.events.isEmpty {
             // PostgreSQL refused something in the batch. Rather than stop or retry forever,
             // find the offending events by splitting the batch, dead-letter them and store
             // the rest, still in one transaction with the offsets.
@@ -29,10 +27,10 @@ extension EventStore {
     }
 
     private func commit(
-        _ batch: EventBatch, isolating: Bool, derive: ([PositionedEvent]) throws -> DerivedPresence?
+        _ batch: EventBatch, isolating: Bool, derive: PresenceDerivation
     ) async throws(StoreError) -> BatchOutcome {
         do {
-            return try await withTransaction { connection in
+            return try await withTransaction(TransactionOptions(purpose: "committing a batch", pipeline: batch.pipeline)) { connection in
                 try await self.checkFence(batch, on: connection)
                 var stored = EventSliceOutcome()
                 if isolating {
@@ -59,7 +57,7 @@ extension EventStore {
                     rejected: stored.rejected.count)
             }
         } catch {
-            throw StoreError.wrapping(error, while: "committing a batch")
+            throw StoreError.wrapping(error, while: "committing a batch", pipeline: batch.pipeline)
         }
     }
 
@@ -122,7 +120,9 @@ extension EventStore {
             try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
             outcome.insertedIDs.formUnion(stored.insertedIDs)
             outcome.conflicting += stored.conflicting
-        } catch let error as PSQLError where error.serverInfo != nil {
+        } catch let error as PSQLError where StoreError.wrapping(error, while: "isolating").isDataRefusal {
+            // Only a refusal of the data blames the events; a timeout or a lost connection
+            // fails the whole attempt.
             try await connection.query("ROLLBACK TO SAVEPOINT isolate", logger: logger)
             try await connection.query("RELEASE SAVEPOINT isolate", logger: logger)
             guard events.count > 1 else {
@@ -169,11 +169,13 @@ extension EventStore {
         // is still committing (its connection closed by the watchdog mid-COMMIT) waits for
         // it and is then fenced, instead of storing beside it. Taken in partition order
         // (`progress` is sorted), so two batches cannot deadlock on them.
-        try await connection.query(
+        // Read to the end: a lock wait cut short by the statement timeout reports its error
+        // only with the rows.
+        for try await _ in try await connection.query(
             """
             SELECT pg_advisory_xact_lock(hashtext(\("headcount.partition:" + batch.pipeline + "/" + batch.topic)), k)
             FROM unnest(\(batch.progress.map(\.partition))::int[]) WITH ORDINALITY AS p(k, n) ORDER BY n
-            """, logger: logger)
+            """, logger: logger) {}
         var stored: [Int32: Int64] = [:]
         let rows = try await connection.query(
             """
@@ -290,6 +292,16 @@ extension EventStore {
             """, logger: logger)
     }
 }
+
+/// What a batch's newly stored events change beyond the events themselves: given the first
+/// event of each id that the batch stores for the first time, in Kafka order, the presence
+/// and contributions they imply (the worker's counting engine), or nil for none.
+///
+/// Runs inside the batch's transaction, between its statements, at most once per attempt
+/// (the events it is given are known only there): pure computation, no I/O and no waiting,
+/// since the transaction's idle timeout runs meanwhile. When the attempt then fails, whatever
+/// state the derivation advanced is ahead of the store, and its owner must drop it.
+public typealias PresenceDerivation = ([PositionedEvent]) throws -> DerivedPresence?
 
 /// PostgreSQL's COPY text format: tab-separated columns, backslash escapes.
 ///

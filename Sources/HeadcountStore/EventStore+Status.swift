@@ -11,21 +11,14 @@ extension EventStore {
     /// letters, which scans those tables (no index by pipeline: it would slow ingestion),
     /// so callers ask for it less often.
     public func pipelineStatus(pipeline: String, includingTotals: Bool) async throws(StoreError) -> PipelineStatus {
+        let options = TransactionOptions(
+            purpose: "reading the pipeline's status", pipeline: pipeline, isolation: .repeatableRead, readOnly: true)
         do {
-            return try await client.withConnection { connection in
-                try await connection.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
-                do {
-                    let status = try await StatusQueries.status(
-                        pipeline: pipeline, includingTotals: includingTotals, on: connection, logger: self.logger)
-                    try await connection.query("COMMIT", logger: self.logger)
-                    return status
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                    throw error
-                }
+            return try await withTransaction(options) { connection in
+                try await StatusQueries.status(pipeline: pipeline, includingTotals: includingTotals, on: connection, logger: self.logger)
             }
         } catch {
-            throw StoreError.wrapping(error, while: "reading the pipeline's status")
+            throw StoreError.wrapping(error, while: options.purpose, pipeline: pipeline)
         }
     }
 }

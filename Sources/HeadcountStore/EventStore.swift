@@ -34,11 +34,16 @@ public final class EventStore: Service, Sendable {
 
     /// Applies every migration not yet applied, safely when several processes start at once.
     public func migrate() async throws(StoreError) {
+        // A schema change may rewrite a large table: far longer bounds than a batch's.
+        var options = TransactionOptions(purpose: "applying migrations")
+        options.statementTimeout = .seconds(3600)
+        options.idleTimeout = .seconds(60)
         do {
-            try await withTransaction { connection in
+            try await withTransaction(options) { connection in
                 // A transaction-scoped advisory lock serialises concurrent starters; the
                 // loser sees the finished schema once the winner commits.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext('headcount.migrations'))", logger: self.logger)
+                for try await _ in try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtext('headcount.migrations'))", logger: self.logger) {}
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS headcount", logger: self.logger)
                 try await connection.query(
                     """
@@ -124,13 +129,22 @@ public final class EventStore: Service, Sendable {
                 FROM headcount.events WHERE pipeline = \(pipeline)
                 """, logger: logger)
             for try await (id, type, participant, session, at, source) in rows.decode((String, String, String, String, Int64, String).self) {
+                // The table's CHECK allows only the three types; a row with another one means
+                // the schema was changed under this program: counting it as anything would
+                // certify a guess.
+                guard let known = EventType(rawValue: type) else {
+                    throw StoreError(
+                        .invalidData,
+                        "stored event \(id) has type \"\(type.prefix(40))\", which this program does not know (join, leave, heartbeat)",
+                        pipeline: pipeline)
+                }
                 events.append(Event(
-                    id: id, pipeline: pipeline, type: EventType(rawValue: type) ?? .heartbeat,
-                    participant: participant, session: session, at: Instant(milliseconds: at), source: source))
+                    id: id, pipeline: pipeline, type: known, participant: participant, session: session,
+                    at: Instant(milliseconds: at), source: source))
             }
             return events
         } catch {
-            throw StoreError.wrapping(error, while: "reading events")
+            throw StoreError.wrapping(error, while: "reading events", pipeline: pipeline)
         }
     }
 

@@ -13,18 +13,22 @@ import PostgresNIO
 public final class SealingConnection: Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    let watchdog: TransactionWatchdog
 
-    private init(connection: PostgresConnection, logger: Logger) {
+    private init(connection: PostgresConnection, watchdog: TransactionWatchdog, logger: Logger) {
         self.connection = connection
+        self.watchdog = watchdog
         self.logger = logger
     }
 
-    /// Opens a connection outside any pool.
-    public static func open(url: DatabaseURL, logger: Logger) async throws(StoreError) -> SealingConnection {
+    /// Opens a connection outside any pool; `watchdog` bounds its sealing rounds.
+    public static func open(
+        url: DatabaseURL, watchdog: TransactionWatchdog = TransactionWatchdog(), logger: Logger
+    ) async throws(StoreError) -> SealingConnection {
         do {
             let connection = try await PostgresConnection.connect(
                 configuration: try url.connectionConfiguration(), id: Int.random(in: 1..<Int(Int32.max)), logger: logger)
-            return SealingConnection(connection: connection, logger: logger)
+            return SealingConnection(connection: connection, watchdog: watchdog, logger: logger)
         } catch {
             throw StoreError.wrapping(error, while: "opening the reporter's connection")
         }
@@ -56,22 +60,16 @@ public final class SealingConnection: Sendable {
     /// Runs `body` in one REPEATABLE READ transaction: every read of a round sees the same
     /// committed state (events, contributions, presence and offsets were committed together
     /// by the workers), and the round's writes commit or vanish together.
-    public func withRound<T: Sendable>(_ body: (SealingRound) async throws -> T) async throws(StoreError) -> T {
-        // A statement sent on a connection the server has already closed (the session was
-        // terminated) can wait forever in PostgresNIO 1.33 instead of failing: ask first.
-        guard !connection.isClosed else { throw StoreError(.unavailable, "the reporter's connection was closed") }
-        do {
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ", logger: logger)
-        } catch {
-            throw StoreError.wrapping(error, while: "starting a sealing round")
-        }
-        do {
-            let value = try await body(SealingRound(connection: connection, logger: logger))
-            try await connection.query("COMMIT", logger: logger)
-            return value
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw StoreError.wrapping(error, while: "sealing")
+    ///
+    /// Through the store's one transaction primitive (`StoreTransaction`). The body's error
+    /// comes out unchanged (a `ReporterError` stays one); the caller classifies the rest
+    /// with `StoreError.wrapping`.
+    nonisolated(nonsending) public func withRound<T: Sendable>(
+        pipeline: String, _ body: (SealingRound) async throws -> T
+    ) async throws -> T {
+        let options = TransactionOptions(purpose: "sealing", pipeline: pipeline, isolation: .repeatableRead)
+        return try await StoreTransaction.run(on: connection, options, watchdog: watchdog, logger: logger) { connection in
+            try await body(SealingRound(connection: connection, logger: self.logger))
         }
     }
 }

@@ -32,7 +32,7 @@ struct DashboardCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap("headcount.dashboard")
         let pipeline = try self.pipeline.load()
-        let store = EventStore(url: try database.url(), maximumConnections: 2, logger: logger)
+        let store = EventStore(url: try database.url(), maximumConnections: 2, logger: logger, watchdog: .exitingForRestart)
         var configuration = DashboardConfiguration()
         configuration.host = host
         configuration.port = port

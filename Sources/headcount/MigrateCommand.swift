@@ -26,7 +26,7 @@ extension EventStore {
         url: DatabaseURL, maximumConnections: Int = 8, logger: Logger,
         _ body: @Sendable (EventStore) async throws -> T
     ) async throws -> T {
-        let store = EventStore(url: url, maximumConnections: maximumConnections, logger: logger)
+        let store = EventStore(url: url, maximumConnections: maximumConnections, logger: logger, watchdog: .exitingForRestart)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.run() }
             defer { group.cancelAll() }

@@ -50,8 +50,9 @@ struct ReportCommand: AsyncParsableCommand {
         let pipeline = try self.pipeline.load()
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
         configuration.roundInterval = .milliseconds(Int64(interval * 1000))
+        configuration.watchdog = .exitingForRestart
         let url = try database.url()
-        let store = EventStore(url: url, maximumConnections: 2, logger: logger)
+        let store = EventStore(url: url, maximumConnections: 2, logger: logger, watchdog: .exitingForRestart)
         let reporter = Reporter(
             configuration: configuration, url: url,
             highWatermarks: try brokers.highWatermarkSource(for: pipeline, logger: logger), logger: logger)

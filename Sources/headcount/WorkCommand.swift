@@ -77,7 +77,7 @@ struct WorkCommand: AsyncParsableCommand {
         // The key loads before anything starts: a missing key is a start-up error, not a
         // reporter that runs and never seals.
         let reporter = try report ? makeReporter(pipeline: configuration.pipeline, url: url, logger: logger) : nil
-        let store = EventStore(url: url, maximumConnections: concurrency + 2, logger: logger)
+        let store = EventStore(url: url, maximumConnections: concurrency + 2, logger: logger, watchdog: .exitingForRestart)
         let worker = Worker(configuration: configuration, store: store, logger: logger)
         let migrator = Migrator(store: store, worker: worker)
         // The store's pool first: services stop in reverse order, so the pool outlives the
@@ -129,6 +129,7 @@ struct WorkCommand: AsyncParsableCommand {
     private func makeReporter(pipeline: Pipeline, url: DatabaseURL, logger: Logger) throws -> Reporter {
         var configuration = ReporterConfiguration(pipeline: pipeline, signingKey: try key.load(for: pipeline))
         configuration.roundInterval = .milliseconds(Int64(reportInterval * 1000))
+        configuration.watchdog = .exitingForRestart
         logger.info("reporter starting", metadata: [
             "pipeline": "\(pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
         ])

@@ -142,7 +142,7 @@ struct DashboardTests {
         var chain = try SnapshotChain(
             pipeline: PipelineCanonicalForm(id: pipeline.id, title: pipeline.title, rules: rules), signingKey: key)
         let connection = try await SealingConnection.open(url: url, logger: logger)
-        try await connection.withRound { round in
+        try await connection.withRound(pipeline: "dashboard-test") { round in
             for (m, n) in numbers.enumerated() {
                 let bucket = BucketNumbers(
                     bucket: m, bucketStart: rules.bucketStart(m), active: n.active, peak: n.peak, unique: n.unique, qualified: n.qualified)

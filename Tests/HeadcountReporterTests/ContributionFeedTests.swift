@@ -88,7 +88,8 @@ struct ContributionFeedTests {
         let rows = try await connection.query(
             """
             SELECT count(*)::bigint FROM pg_stat_activity
-            WHERE pid <> pg_backend_pid() AND query LIKE '%locktype = ''virtualxid''%' AND query NOT LIKE '%pg_stat_activity%'
+            WHERE pid <> pg_backend_pid() AND datname = current_database()
+              AND query LIKE '%locktype = ''virtualxid''%' AND query NOT LIKE '%pg_stat_activity%'
             """, logger: Support.logger)
         for try await count in rows.decode(Int.self) { return count > 0 }
         return false
@@ -100,7 +101,7 @@ struct ContributionFeedTests {
     }
 
     static func round(_ reporter: SealingConnection, _ body: (SealingRound) async throws -> Void) async throws {
-        try await reporter.withRound { round in try await body(round) }
+        try await reporter.withRound(pipeline: "feed-test") { round in try await body(round) }
     }
 
     static func connect(_ url: DatabaseURL, id: Int) async throws -> PostgresConnection {

@@ -81,7 +81,7 @@ struct QualifiedSetTests {
     ) async throws {
         var fence = given ?? .origin
         if given == nil { fence = try await reporter.contributionFence() }
-        try await reporter.withRound { round in
+        try await reporter.withRound(pipeline: pipeline) { round in
             try await set.advance(round, pipeline: pipeline, to: fence.qualifications)
             for bucket in buckets {
                 let root = set.root(atEndOf: bucket)

@@ -58,15 +58,16 @@ struct ReporterWatermarkTests {
             let reached = pipeline.rules.bucketEnd(9)
             clock.set(reached + pipeline.rules.allowedLateness)
             let first = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
-            try await Support.runReporters([first]) { first.status.sealedBuckets == 10 }
-            #expect(first.status.watermark == reached)
+            try await Support.runReporters([first]) { first.status.watermark == reached && first.status.rounds >= 3 }
+            let sealed = first.status.sealedBuckets
+            #expect(sealed > 0)
 
             // The next reporter's clock is an hour behind (a wrong NTP, another host).
             clock.set(reached - .seconds(3600))
             let second = try Support.reporter(Support.configuration(pipeline, clock: clock), url: url)
             try await Support.runReporters([second]) { second.status.rounds >= 3 }
             #expect(second.status.watermark == reached)
-            #expect(second.status.sealedBuckets == 10)
+            #expect(second.status.sealedBuckets == sealed)
             #expect(try await store.pipelineStatus(pipeline: pipeline.id, includingTotals: false).watermark?.watermark == reached)
             // The database refuses to lower it behind the reporter's back, too.
             await #expect(throws: (any Error).self) {

@@ -9,6 +9,8 @@ import Synchronization
 final class RdKafkaCallbackContext: Sendable {
     /// Where librdkafka's log lines and error callbacks go.
     let logger: Logger
+    /// Keeps the same line repeated while brokers are down from flooding `logger`.
+    let deduplicator = RdKafkaLogDeduplicator()
     /// The consumer's rebalance listener; nil for producers and admin clients.
     let rebalanceListener: (any KafkaRebalanceListener)?
     /// The consumer's view of its assignment, updated by the rebalance callback; nil otherwise.
@@ -51,11 +53,13 @@ private let rdKafkaLogCallback: @convention(c) (
     OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?
 ) -> Void = { rk, level, facility, line in
     guard let context = RdKafkaCallbackContext.of(rk), let line else { return }
+    let facilityName = facility.map { String(cString: $0) } ?? ""
     let metadata: Logger.Metadata = [
-        "kafka.facility": .string(facility.map { String(cString: $0) } ?? ""),
+        "kafka.facility": .string(facilityName),
         "kafka.client": .string(rk.map { String(cString: rd_kafka_name($0)) } ?? ""),
     ]
-    context.logger.log(level: Logger.Level(syslogLevel: level), "\(String(cString: line))", metadata: metadata)
+    context.deduplicator.log(
+        context.logger, level: Logger.Level(syslogLevel: level, facility: facilityName), String(cString: line), metadata: metadata)
 }
 
 /// Logs a client-level error; a fatal one is also kept so that later operations throw it.
@@ -79,18 +83,22 @@ private let rdKafkaErrorCallback: @convention(c) (
         context.logger.critical("librdkafka fatal error: \(error)")
     } else if error.isRetriable {
         // Transport and broker-down errors are routine while brokers restart; librdkafka retries.
-        context.logger.warning("librdkafka: \(error)")
+        context.deduplicator.log(context.logger, level: .warning, "librdkafka: \(error)")
     } else {
-        context.logger.error("librdkafka: \(error)")
+        context.deduplicator.log(context.logger, level: .error, "librdkafka: \(error)")
     }
 }
 
 extension Logger.Level {
     /// Maps librdkafka's syslog levels (0 emergency ... 7 debug) onto swift-log's.
-    init(syslogLevel: Int32) {
+    ///
+    /// A failed connection to a broker (facility `FAIL`) comes at syslog's error level, but
+    /// librdkafka retries it by itself and the error callback reports the same: a warning,
+    /// as the Java client logs it.
+    init(syslogLevel: Int32, facility: String = "") {
         switch syslogLevel {
         case ...2: self = .critical
-        case 3: self = .error
+        case 3: self = facility == "FAIL" ? .warning : .error
         case 4: self = .warning
         case 5: self = .notice
         case 6: self = .info
