@@ -1,5 +1,6 @@
 # The Headcount image: one binary, every service (`headcount work`, `publish`, `migrate`, …).
-# Built in the Swift toolchain image, run on slim Debian with librdkafka.
+# Built in the Swift toolchain image, run on slim Debian with librdkafka (and curl, for the
+# health checks of docker-compose.yml: `curl -fsS http://127.0.0.1:PORT/health/ready`).
 FROM swift:6.1-bookworm AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka-dev pkg-config \
@@ -13,7 +14,7 @@ RUN swift build -c release --product headcount --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app headcount
 COPY --from=build /out/headcount /usr/local/bin/headcount

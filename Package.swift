@@ -201,6 +201,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Operations: `headcount status`, one report of Kafka, the store, the watermark and the workers.
+        .target(
+            name: "HeadcountOperations",
+            dependencies: ["HeadcountCore", "HeadcountPipeline", "HeadcountStore", "HeadcountReporter"],
+            swiftSettings: strict
+        ),
         // The thin executable: parses arguments and wires services together.
         .executableTarget(
             name: "headcount",
@@ -212,6 +218,7 @@ let package = Package(
                 "HeadcountClient",
                 "HeadcountCertificate",
                 "HeadcountHTTP",
+                "HeadcountOperations",
                 "HeadcountReporter",
                 "HeadcountSimulation",
                 "HeadcountStore",
@@ -282,10 +289,20 @@ let package = Package(
             name: "HeadcountHTTPTests",
             dependencies: [
                 "HeadcountHTTP", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline",
-                "HeadcountCertificate",
+                "HeadcountCertificate", "HeadcountReporter",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeadcountOperationsTests",
+            dependencies: [
+                "HeadcountOperations", "HeadcountWorker", "HeadcountReporter", "HeadcountAdapters", "HeadcountTestSupport",
+                "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
             ],
             swiftSettings: strict
         ),

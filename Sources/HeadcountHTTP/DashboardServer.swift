@@ -4,6 +4,7 @@ import HeadcountReporter
 import HeadcountStore
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -21,12 +22,18 @@ public struct DashboardConfiguration: Sendable {
     /// The processing clock the watermark is computed with; default the system's UTC
     /// time (the demo passes the clock its reporter runs on).
     public var clock: @Sendable () -> Instant = ReporterConfiguration.systemClock
+    /// What `/health/ready` checks besides the dashboard's own first read of the store;
+    /// default nothing (`headcount dashboard` adds PostgreSQL).
+    public var health = HealthRoutes(checks: [])
+    /// Served at `/metrics` when set; default nil (no `/metrics`).
+    public var metrics: PrometheusCollectorRegistry?
 
     public init() {}
 }
 
 /// Serves the live dashboard of one pipeline: `GET /` the page, `GET /api/status` its
-/// numbers as JSON, `GET /health`.
+/// numbers as JSON, `GET /health/live` and `/health/ready` (ready once the first read of the
+/// store is done and the configured checks pass), `GET /metrics` when configured.
 ///
 /// However many people watch, the store is read once per `refreshInterval` by a child task
 /// of `run()`; requests get the latest encoded status from memory. So a crowd watching a
@@ -90,7 +97,12 @@ public final class DashboardServer: Service, Sendable {
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
-        router.get("health") { _, _ in "ok" }
+        var health = configuration.health
+        health.checks.append(ReadinessCheck("status") {
+            self.currentBody == nil ? .notReady("the first read of the store is not done yet") : .ready("serving the status read from the store")
+        })
+        health.add(to: router)
+        if let registry = configuration.metrics { MetricsServer.addMetrics(to: router, registry: registry) }
         return router
     }
 

@@ -4,46 +4,42 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// Serves the process's metrics in the Prometheus text format at `GET /metrics`.
+/// A long-running process's operational endpoints: `GET /metrics` (the Prometheus text
+/// format), `GET /health/live` and `GET /health/ready` (`HealthRoutes`).
 ///
-/// A ServiceLifecycle `Service`; the metrics themselves are recorded through swift-metrics
-/// anywhere in the process once `bootstrapMetrics()` installed the Prometheus backend.
-public struct MetricsServer: Service {
-    /// Where the endpoint listens; default 127.0.0.1.
-    public var host: String
-    /// The port; 0 picks a free one (reported through `onListening`).
-    public var port: Int
-    let registry: PrometheusCollectorRegistry
-    let logger: Logger
-    let onListening: @Sendable (Int) async -> Void
-
-    public init(
-        host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+/// `application(…)` is a Hummingbird `Application`, itself a ServiceLifecycle `Service`: the
+/// process puts it in its own `ServiceGroup` beside the worker or the reporter, so one
+/// graceful shutdown stops them all. The metrics are recorded through swift-metrics anywhere
+/// in the process once `bootstrapMetrics()` installed the Prometheus backend.
+public enum MetricsServer {
+    /// The endpoints on `host:port` (port 0 picks a free one, reported through `onListening`).
+    public static func application(
+        host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry, health: HealthRoutes, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) {
-        self.host = host
-        self.port = port
-        self.registry = registry
-        self.logger = logger
-        self.onListening = onListening
+    ) -> some ApplicationProtocol & Service {
+        Application(
+            router: Self.router(registry: registry, health: health),
+            configuration: .init(address: .hostname(host, port: port), serverName: "headcount"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
     }
 
-    public func run() async throws {
+    /// The routes alone, for tests without sockets (`HummingbirdTesting`'s `.router`).
+    public static func router(registry: PrometheusCollectorRegistry, health: HealthRoutes) -> Router<BasicRequestContext> {
         let router = Router()
-        let registry = registry
+        addMetrics(to: router, registry: registry)
+        health.add(to: router)
+        return router
+    }
+
+    /// `GET /metrics` on any router (the dashboard serves it beside its page).
+    public static func addMetrics<Context: RequestContext>(to router: Router<Context>, registry: PrometheusCollectorRegistry) {
         router.get("metrics") { _, _ -> Response in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        router.get("health") { _, _ in "ok" }
-        let onListening = onListening
-        let application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port)),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await application.runService()
     }
 
     /// Installs a Prometheus registry as the swift-metrics backend, once per process.

@@ -125,6 +125,7 @@ enum Migrations {
         qualificationChanges,
         watermarks,
         sustainedPeak,
+        workerHeartbeats,
         rehearsal,
     ]
 }

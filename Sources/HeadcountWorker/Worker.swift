@@ -44,6 +44,9 @@ public final class Worker: Service, Sendable {
     /// How many of this process's consumers are running (0 once every one has left the group).
     public var consumersRunning: Int { ledgers.get().count }
 
+    /// Each running consumer's partitions, by consumer index (heartbeats and readiness).
+    public var partitionsByConsumer: [Int: Set<Int32>] { ledgers.get().mapValues(\.ownedPartitions) }
+
     /// Runs every consumer until graceful shutdown (each finishes and stores its batch in
     /// flight, then leaves the group) or cancellation (nothing more is stored), or, with
     /// `stopWhenIdleFor`, until the whole process has been idle that long: then every consumer

@@ -9,7 +9,7 @@ import UnixSignals
 struct DashboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Serve a live dashboard of a pipeline's sealed snapshots (GET / the page, GET /api/status the JSON).",
+        abstract: "Serve a live dashboard of a pipeline's sealed snapshots (GET / the page, GET /api/status the JSON, /health/ready, /metrics).",
         discussion: """
             Reads only: run as many as needed, anywhere the database is reachable. The store is read once a second \
             whatever the number of viewers.
@@ -38,6 +38,8 @@ struct DashboardCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.clock = try clock.load().reader
+        configuration.health = HealthRoutes(checks: [.postgreSQL(store)])
+        configuration.metrics = MetricsServer.bootstrapMetrics()
         let host = self.host
         let dashboard = DashboardServer(
             pipeline: pipeline, store: store, configuration: configuration, logger: logger,

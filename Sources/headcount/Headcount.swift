@@ -22,6 +22,7 @@ struct Headcount: AsyncParsableCommand {
             WorkCommand.self,
             CountCommand.self,
             ReportCommand.self,
+            StatusCommand.self,
             RecountCommand.self,
             DashboardCommand.self,
             CertificateCommand.self,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeadcountCore
+import HeadcountHTTP
 import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore
@@ -33,7 +34,14 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds that graceful shutdown may take before the round in flight is cancelled.", valueName: "seconds"))
     var shutdownGrace: Double = 10
 
+    @Option(help: ArgumentHelp("Port of the /metrics, /health/live and /health/ready endpoints (0: any free port; default: none).", valueName: "port"))
+    var httpPort: Int?
+
+    @Option(help: ArgumentHelp("Address the --http-port endpoints listen on.", valueName: "host"))
+    var httpHost = "127.0.0.1"
+
     func validate() throws {
+        if let httpPort, !(0...65_535).contains(httpPort) { throw ValidationError("--http-port must be from 0 to 65535") }
         guard interval >= 0.05, interval <= 3600 else { throw ValidationError("--interval must be from 0.05 to 3600 seconds") }
     }
 
@@ -54,11 +62,20 @@ struct ReportCommand: AsyncParsableCommand {
         logger.info("reporter starting", metadata: [
             "pipeline": "\(configuration.pipeline.id)", "publicKey": "\(configuration.signingKey.publicKey.base64)",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: store),
+            .init(service: MigratedReporter(store: store, reporter: reporter), successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let httpPort {
+            // Ready: PostgreSQL answers and the reporter holds or waits for the sealing lock.
+            let host = httpHost
+            services.append(.init(service: MetricsServer.application(
+                host: host, port: httpPort, registry: MetricsServer.bootstrapMetrics(),
+                health: HealthRoutes(checks: [.postgreSQL(store), .reporter(reporter)]), logger: logger,
+                onListening: { port in logger.info("metrics and health at http://\(host):\(port)/metrics, /health/ready") })))
+        }
         var group = ServiceGroupConfiguration(
-            services: [
-                .init(service: store),
-                .init(service: MigratedReporter(store: store, reporter: reporter), successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownGrace * 1000))
@@ -82,10 +99,10 @@ struct MigratedReporter: Service {
 extension BrokersOption {
     /// What the reporter reads each partition's high watermark from: the brokers, with the
     /// same `--kafka-property` settings (SASL, TLS) as the workers, outside their group.
-    func highWatermarkSource(for pipeline: Pipeline, logger: Logger) throws -> KafkaHighWatermarkSource {
+    func highWatermarkSource(for pipeline: Pipeline, timeout: Duration = .seconds(5), logger: Logger) throws -> KafkaHighWatermarkSource {
         var configuration = KafkaAdminConfiguration(bootstrapServers: try bootstrapServers())
         configuration.clientID = "headcount-reporter"
         configuration.additionalProperties = try properties()
-        return try KafkaHighWatermarkSource(configuration: configuration, topic: pipeline.kafka.topic, logger: logger)
+        return try KafkaHighWatermarkSource(configuration: configuration, topic: pipeline.kafka.topic, timeout: timeout, logger: logger)
     }
 }

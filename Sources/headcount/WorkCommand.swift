@@ -46,13 +46,13 @@ struct WorkCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Consumer group heartbeat interval (at most a third of the session timeout).", valueName: "seconds"))
     var heartbeatInterval: Double = 2
 
-    @Option(help: ArgumentHelp("Port of the Prometheus /metrics endpoint (0: any free port).", valueName: "port"))
+    @Option(help: ArgumentHelp("Port of the /metrics, /health/live and /health/ready endpoints (0: any free port).", valueName: "port"))
     var metricsPort = 9464
 
-    @Flag(help: "Serve no /metrics endpoint.")
+    @Flag(help: "Serve no /metrics and /health endpoints.")
     var noMetrics = false
 
-    @Option(help: ArgumentHelp("Address the /metrics endpoint listens on.", valueName: "host"))
+    @Option(help: ArgumentHelp("Address the /metrics and /health endpoints listen on.", valueName: "host"))
     var metricsHost = "127.0.0.1"
 
     @Flag(help: ArgumentHelp(
@@ -102,11 +102,13 @@ struct WorkCommand: AsyncParsableCommand {
             services.append(.init(service: MigratedReporter(store: store, reporter: reporter), successTerminationBehavior: .ignore))
         }
         if !noMetrics {
-            let registry = MetricsServer.bootstrapMetrics()
-            services.append(.init(service: MetricsServer(
-                host: metricsHost, port: metricsPort, registry: registry, logger: logger,
-                onListening: { port in logger.info("metrics at http://\(metricsHost):\(port)/metrics") })))
+            services.append(.init(service: MetricsServer.application(
+                host: metricsHost, port: metricsPort, registry: MetricsServer.bootstrapMetrics(),
+                health: Self.health(worker: worker, store: store, reporter: reporter), logger: logger,
+                onListening: { port in logger.info("metrics and health at http://\(metricsHost):\(port)/metrics, /health/ready") })))
         }
+        // Before the worker: it stops after the worker has left the group, then deletes its rows.
+        services.append(.init(service: WorkerHeartbeatWriter(worker: worker, store: store, logger: logger)))
         services.append(.init(service: migrator, successTerminationBehavior: .gracefullyShutdownGroup))
         var group = ServiceGroupConfiguration(
             services: services,
@@ -121,6 +123,20 @@ struct WorkCommand: AsyncParsableCommand {
         if let status = reporter?.status {
             print("reporter stopped: \(status.sealedBuckets) buckets sealed (\(status.sealedByThisReporter) by this process), \(status.amendments) amendments")
         }
+    }
+
+    /// Ready: PostgreSQL answers, every consumer is in the group with partitions, and with
+    /// `--report` the reporter holds or waits for the sealing lock.
+    static func health(worker: Worker, store: EventStore, reporter: Reporter?) -> HealthRoutes {
+        var checks: [ReadinessCheck] = [
+            .postgreSQL(store),
+            ReadinessCheck("consumers") {
+                let readiness = worker.readiness
+                return ReadinessCheck.Outcome(isReady: readiness.isReady, detail: readiness.detail)
+            },
+        ]
+        if let reporter { checks.append(.reporter(reporter)) }
+        return HealthRoutes(checks: checks)
     }
 
     private func makeReporter(pipeline: Pipeline, url: DatabaseURL, clock: ProcessingClock, logger: Logger) throws -> Reporter {

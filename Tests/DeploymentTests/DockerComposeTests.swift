@@ -74,6 +74,25 @@ struct DockerComposeTests {
         }
     }
 
+    @Test("every long-running headcount service has a health check on /health/ready at the port its command serves")
+    func healthChecks() throws {
+        let services = try Self.services()
+        for name in ["worker", "reporter", "dashboard"] {
+            let service = try #require(services[name], "no \(name) service")
+            let command = try #require(service["command"] as? [String])
+            let check = try #require(service["healthcheck"] as? [String: Any], "\(name) has no healthcheck")
+            let test = try #require(check["test"] as? [String])
+            let url = try #require(test.last)
+            #expect(test.first == "CMD" && test.contains("curl") && url.hasSuffix("/health/ready"), "\(name): \(test)")
+            let port = try #require(command.firstIndex { ["--metrics-port", "--http-port", "--port"].contains($0) }.map { command[$0 + 1] })
+            #expect(url.contains(":\(port)/"), "\(name) checks \(url) but serves port \(port)")
+        }
+        let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains(" curl"), "the image has curl for the health checks")
+        let dashboard = try #require(services["dashboard"]?["depends_on"] as? [String: Any])
+        #expect((dashboard["reporter"] as? [String: Any])?["condition"] as? String == "service_healthy")
+    }
+
     /// The test bundle sits next to the executable in SwiftPM's build folder, whatever its name.
     static func buildDirectoryBinary() throws -> String? {
         let bundle = Bundle.main.bundleURL
