@@ -37,7 +37,9 @@ struct DockerComposeTests {
     func composeConfig() throws {
         let binary = "/usr/bin/docker-compose"
         #expect(FileManager.default.isExecutableFile(atPath: binary), "scripts/setup.sh installs docker-compose")
-        let (status, output) = try Self.run(binary, ["-f", "docker-compose.yml", "config", "--quiet"], environment: ["POSTGRES_PASSWORD": "check"])
+        let (status, output) = try Self.run(binary, ["-f", "docker-compose.yml", "config", "--quiet"], environment: [
+            "POSTGRES_PASSWORD": "check", "HEADCOUNT_PSEUDONYM_KEY": "check", "HEADCOUNT_CANONICAL_TOKEN": "check",
+        ])
         #expect(status == 0, "docker-compose config failed: \(output)")
     }
 
@@ -77,14 +79,16 @@ struct DockerComposeTests {
     @Test("every long-running headcount service has a health check on /health/ready at the port its command serves")
     func healthChecks() throws {
         let services = try Self.services()
-        for name in ["worker", "reporter", "dashboard"] {
+        for name in ["ingest", "worker", "reporter", "dashboard"] {
             let service = try #require(services[name], "no \(name) service")
             let command = try #require(service["command"] as? [String])
             let check = try #require(service["healthcheck"] as? [String: Any], "\(name) has no healthcheck")
             let test = try #require(check["test"] as? [String])
             let url = try #require(test.last)
             #expect(test.first == "CMD" && test.contains("curl") && url.hasSuffix("/health/ready"), "\(name): \(test)")
-            let port = try #require(command.firstIndex { ["--metrics-port", "--http-port", "--port"].contains($0) }.map { command[$0 + 1] })
+            let port = try #require(command.firstIndex { ["--metrics-port", "--http-port", "--port", "--listen"].contains($0) }.map {
+                command[$0 + 1].split(separator: ":").last.map(String.init) ?? command[$0 + 1]
+            })
             #expect(url.contains(":\(port)/"), "\(name) checks \(url) but serves port \(port)")
         }
         let dockerfile = try String(contentsOf: Self.root.appendingPathComponent("Dockerfile"), encoding: .utf8)
