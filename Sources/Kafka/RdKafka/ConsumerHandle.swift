@@ -18,8 +18,11 @@ final class ConsumerHandle: @unchecked Sendable {
     private let controlOpen = Mutex(true)
     /// Filters what polls return against the assignment (see `ConsumerPositionTracker`).
     let positions = ConsumerPositionTracker()
+    /// The sticky assignor's state exists only once an assignment arrived (see `release`).
+    private let usesStickyAssignor: Bool
 
     init(configuration: KafkaConsumerConfiguration, listener: (any KafkaRebalanceListener)?, logger: Logger) throws(KafkaError) {
+        usesStickyAssignor = configuration.assignmentStrategy == .cooperativeSticky
         client = try RdKafkaClient.make(
             RD_KAFKA_CONSUMER,
             properties: configuration.properties(),
@@ -75,7 +78,23 @@ final class ConsumerHandle: @unchecked Sendable {
         }
         // Queues are references into the client: they go before it.
         rd_kafka_queue_destroy(queue)
-        client.destroy()
+        release(logger: logger, flags: 0)
+    }
+
+    /// Destroys the client, unless that would abort the process.
+    ///
+    /// librdkafka 2.0.2 asserts that the cooperative-sticky assignor has its state when a
+    /// consumer is destroyed (#4312, fixed in 2.3.0), and that state is made only when the
+    /// first assignment arrives: destroying a consumer that never got one (stopped while the
+    /// group formed, or with the brokers down) kills the process. Such a consumer has left the
+    /// group already; its handle is abandoned instead, a few threads and sockets until exit.
+    private func release(logger: Logger, flags: Int32) {
+        if usesStickyAssignor && !client.context.hasBeenAssigned {
+            logger.debug("KafkaConsumer never assigned: its handle is kept, not destroyed (librdkafka 2.0.2 #4312)")
+            client.abandon()
+        } else {
+            client.destroy(flags: flags)
+        }
     }
 
     deinit {
@@ -83,7 +102,7 @@ final class ConsumerHandle: @unchecked Sendable {
         // Dropped without close(): free without the blocking group leave; the group notices
         // through the session timeout.
         rd_kafka_queue_destroy(queue)
-        client.destroy(flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+        release(logger: client.context.logger, flags: RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
     }
 }
 
@@ -101,6 +120,7 @@ private let rebalanceCallback: @convention(c) (
     let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
     switch reason {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        context.recordAssignment()
         // No listener: every partition starts at once from its committed offset.
         let offsets = context.rebalanceListener.map { $0.partitionsAssigned(partitions) }
             ?? Dictionary(partitions.map { ($0, KafkaOffset.committed) }, uniquingKeysWith: { $1 })

@@ -17,6 +17,8 @@ final class RdKafkaCallbackContext: Sendable {
     let positions: ConsumerPositionTracker?
     /// The first fatal error raised on this client, if any: every later operation throws it.
     private let fatal = Mutex<KafkaError?>(nil)
+    /// Whether the group has given this consumer an assignment (an empty one counts).
+    private let assigned = Mutex(false)
 
     init(logger: Logger, rebalanceListener: (any KafkaRebalanceListener)? = nil, positions: ConsumerPositionTracker? = nil) {
         self.logger = logger
@@ -33,6 +35,16 @@ final class RdKafkaCallbackContext: Sendable {
         fatal.withLock { current in
             if current == nil { current = error }
         }
+    }
+
+    /// Whether the rebalance callback has seen an assignment: by then librdkafka's sticky
+    /// assignor has its state (see `ConsumerHandle.close`).
+    var hasBeenAssigned: Bool {
+        assigned.withLock { $0 }
+    }
+
+    func recordAssignment() {
+        assigned.withLock { $0 = true }
     }
 
     /// The context registered as `rk`'s opaque, without changing its retain count.

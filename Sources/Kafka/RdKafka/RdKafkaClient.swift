@@ -100,6 +100,13 @@ final class RdKafkaClient: @unchecked Sendable {
         Unmanaged.passUnretained(context).release()
     }
 
+    /// Gives the handle up without `rd_kafka_destroy`: its threads, sockets and the context C
+    /// holds stay until the process ends. Only for a handle whose destroy would abort the
+    /// process (see `ConsumerHandle.close`).
+    func abandon() {
+        isDestroyed = true
+    }
+
     deinit {
         destroy()
     }
