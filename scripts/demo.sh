@@ -1,177 +1,30 @@
 #!/usr/bin/env bash
-# The main job: the seed event *live*, under a rehearsal clock, as operations will run it.
+# The main job: the seed event end to end. Installs what is missing, starts the project's
+# PostgreSQL, builds Headcount (release), runs `headcount demo` (embedded development Kafka
+# cluster, 25,000 simulated teachers, the canonical adapter, workers, PostgreSQL, the batch
+# recount, 120 sealed snapshots, the certificate verified offline, the live dashboard) and
+# stops PostgreSQL. Extra arguments go to `headcount demo` (for example --participants 1000).
 #
-# Starts PostgreSQL, the development Kafka cluster (`headcount dev-broker`), two worker
-# processes, the reporter and the dashboard as separate processes, then `headcount simulate`
-# delivers the 25,000 teachers' events each when its moment comes, two hours in about three
-# minutes. Every minute is sealed while the event is still running. At the end it writes the
-# certificate, runs `headcount verify` and prints the certified result beside the
-# simulator's expected one; it exits non-zero when they differ. Ctrl-C stops everything.
-#
-#   scripts/demo.sh [--participants N] [--speed X] [--via canonical|kafka] [--verbose] [--debug]
-#
-# Logs go to .data/logs/ (with --verbose also to the terminal). HEADCOUNT_BIN overrides
-# the binary (the demo otherwise builds and runs the release build).
+#   scripts/demo.sh --live [ARGS…]   the seed event live under a rehearsal clock, through the
+#                                    ingest service (scripts/rehearsal.sh; work in progress)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-participants=25000
-speed=40
-via=canonical
-verbose=false
-configuration=release
-pipeline=Pipelines/sumsel-ai-webinar-2025.yaml
-dashboard_port=8080
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --participants) participants="$2"; shift 2 ;;
-        --speed) speed="$2"; shift 2 ;;
-        --via) via="$2"; shift 2 ;;
-        --pipeline) pipeline="$2"; shift 2 ;;
-        --dashboard-port) dashboard_port="$2"; shift 2 ;;
-        --verbose) verbose=true; shift ;;
-        --debug) configuration=debug; shift ;;
-        -h|--help) sed -n 2,15p "$0"; exit 0 ;;
-        *) echo "demo: unknown argument $1 (see --help)" >&2; exit 64 ;;
-    esac
-done
+if [ "${1:-}" = "--live" ]; then
+    shift
+    exec scripts/rehearsal.sh "$@"
+fi
 
 scripts/setup.sh
-if [ -z "${HEADCOUNT_BIN:-}" ]; then
-    build_started=$(date +%s)
-    swift build -c "$configuration" --product headcount 2>&1 | tail -3
-    HEADCOUNT_BIN="$(swift build -c "$configuration" --show-bin-path)/headcount"
-    echo "demo: build took $(( $(date +%s) - build_started )) s"
-fi
-hc="$HEADCOUNT_BIN"
-started=$(date +%s)
-
-run=.data/demo
-logs=.data/logs
-rm -rf "$run"
-mkdir -p "$run" "$logs"
-pids=()
-stop_all() {
-    # Reverse order of start: the simulator first, PostgreSQL last.
-    for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    pids=()
-    scripts/postgres.sh stop >/dev/null 2>&1 || true
-}
-trap 'stop_all' EXIT
-trap 'echo; echo "demo: interrupted, stopping everything it started"; exit 130' INT TERM
-
-# start NAME COMMAND…: a service in the background, its log in .data/logs/NAME.log.
-start() {
-    local name="$1"; shift
-    if $verbose; then
-        "$@" > >(tee "$logs/$name.log") 2>&1 &
-    else
-        "$@" >"$logs/$name.log" 2>&1 &
-    fi
-    pids+=("$!")
-}
-
 server="$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop' EXIT
+# A fresh database each run: the embedded development broker starts empty too.
 psql -q "$server" -c "DROP DATABASE IF EXISTS headcount_demo WITH (FORCE)" -c "CREATE DATABASE headcount_demo"
 export DATABASE_URL="${server%/*}/headcount_demo"
-"$hc" migrate --log-level warning >/dev/null
+echo "demo: PostgreSQL at $DATABASE_URL" >&2
 
-"$hc" keygen --out "$run/signing-key.pem" >/dev/null
-export HEADCOUNT_BROKERS=
-start dev-broker "$hc" dev-broker --pipeline "$pipeline" --bootstrap-file "$run/bootstrap"
-for _ in $(seq 100); do [ -s "$run/bootstrap" ] && break; sleep 0.1; done
-[ -s "$run/bootstrap" ] || { echo "demo: the development broker did not start (see $logs/dev-broker.log)" >&2; exit 1; }
-export HEADCOUNT_BROKERS="$(cat "$run/bootstrap")"
-
-# One clock for every process: event time START (a minute before the window opens) is
-# reached 25 s from now, when every service is up and the simulator has written its story
-# (1.9 million deliveries for 25,000 teachers), then runs SPEED times faster.
-window_start=$(sed -n 's/^ *start: *//p' "$pipeline" | head -1)
-clock_start=$(date -u -d "$window_start - 60 seconds" +%Y-%m-%dT%H:%M:%SZ)
-anchor=$(date -u -d "+25 seconds" +%Y-%m-%dT%H:%M:%SZ)
-export HEADCOUNT_CLOCK="rehearsal:$clock_start@$speed,wall=$anchor"
-echo "demo: rehearsal clock $HEADCOUNT_CLOCK (everything it makes is marked REHEARSAL — NOT EVIDENCE)"
-
-# One consumer per process: two processes share the partitions as two hosts would.
-start worker-1 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 0
-start worker-2 "$hc" work --pipeline "$pipeline" --concurrency 1 --metrics-port 0
-start reporter "$hc" report --pipeline "$pipeline" --key "$run/signing-key.pem" --interval 0.5
-start dashboard "$hc" dashboard --pipeline "$pipeline" --port "$dashboard_port"
-ingest_args=()
-if [ "$via" != kafka ]; then
-    # Fresh secrets for this run only: the simulator signs with them, ingest checks them.
-    export HEADCOUNT_PSEUDONYM_KEY="$(head -c 32 /dev/urandom | base64)"
-    export HEADCOUNT_CANONICAL_TOKEN="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-    ingest_port=$(( 18000 + RANDOM % 1000 ))
-    start ingest "$hc" ingest --pipeline "$pipeline" --listen "127.0.0.1:$ingest_port"
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$ingest_port/health/ready" >/dev/null && break; sleep 0.1; done
-    ingest_args=(--ingest "http://127.0.0.1:$ingest_port")
+if [ -z "${HEADCOUNT_BIN:-}" ]; then
+    swift build -c release --product headcount
+    HEADCOUNT_BIN="$(swift build -c release --show-bin-path)/headcount"
 fi
-echo "demo: dashboard at http://127.0.0.1:$dashboard_port/"
-start simulate "$hc" simulate --pipeline "$pipeline" --participants "$participants" --via "$via" "${ingest_args[@]}" \
-    --end-with-window --expected "$run/expected.json" --status-file "$run/sent.json"
-
-pipeline_id=$(sed -n 's/^id: *//p' "$pipeline")
-window_end=$(sed -n 's/^ *end: *//p' "$pipeline" | head -1)
-buckets=$(( ($(date -d "$window_end" +%s) - $(date -d "$window_start" +%s)) / $(sed -n 's/^ *bucket: *\([0-9]*\)s.*/\1/p' "$pipeline" | head -1) ))
-
-# The progress view: one line rewritten in place on a terminal, a plain line per 10 s otherwise.
-progress() {
-    local sent stored dead sealed active peak qualified line
-    sent=$(sed -n 's/.*"sent": \([0-9]*\).*/\1/p' "$run/sent.json" 2>/dev/null || true)
-    line=$(psql -qtA -F' ' "$DATABASE_URL" -c "
-        SELECT (SELECT count(*) FROM headcount.events WHERE pipeline = '$pipeline_id'),
-               (SELECT count(*) FROM headcount.dead_letters WHERE pipeline = '$pipeline_id'),
-               coalesce((SELECT max(bucket) FROM headcount.snapshots WHERE pipeline = '$pipeline_id')::text, '-'),
-               coalesce((SELECT active || ' ' || peak || ' ' || qualified FROM headcount.snapshots
-                         WHERE pipeline = '$pipeline_id' ORDER BY bucket DESC LIMIT 1), '- - -')" 2>/dev/null || echo "? ? - - - -")
-    read -r stored dead sealed active peak qualified <<<"$line"
-    printf 'sent %s · stored %s (+%s dead letters) · sealed minute %s of %s · active %s peak %s qualified %s · %ss' \
-        "${sent:-0}" "$stored" "$dead" "$sealed" "$buckets" "$active" "$peak" "$qualified" "$(( $(date +%s) - started ))"
-}
-tty=false; [ -t 1 ] && tty=true
-last_line=0
-while :; do
-    for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" && status=0 || status=$?
-            if [ "$pid" != "${pids[-1]}" ] || [ "$status" -ne 0 ]; then
-                echo; echo "demo: a service stopped (exit $status); logs in $logs/" >&2; tail -5 "$logs"/*.log >&2; exit 1
-            fi; }
-    done
-    sealed=$(psql -qtA "$DATABASE_URL" -c "SELECT count(*) FROM headcount.snapshots WHERE pipeline = '$pipeline_id'" 2>/dev/null || echo 0)
-    if $tty; then printf '\r\033[K%s' "$(progress)"; elif [ $(( $(date +%s) - last_line )) -ge 10 ]; then progress; echo; last_line=$(date +%s); fi
-    [ "$sealed" -ge "$buckets" ] && [ -s "$run/expected.json" ] && break
-    sleep 1
-done
-$tty && echo
-echo "demo: all $buckets minutes sealed after $(( $(date +%s) - started )) s"
-
-out=out/certificate
-rm -rf "$out"
-"$hc" certificate --pipeline "$pipeline" --key "$run/signing-key.pem" --out "$out" --log-level warning
-"$hc" verify "$out" | tee "$run/verify.txt"
-certified=$(sed -n 's/^result: //p' "$run/verify.txt")
-expected=$(sed -n 's/.*"qualified": \([0-9]*\), "peak": \([0-9]*\), "sustained_peak": \([0-9]*\).*/qualified \1, peak \2, sustained peak \3/p' "$run/expected.json")
-amendments=$(psql -qtA "$DATABASE_URL" -c "SELECT count(*) FROM headcount.amendments WHERE pipeline = '$pipeline_id'")
-echo "demo: amendments $amendments (late events after their minute was sealed; 0 when the pipeline kept up)"
-echo "demo: certified  $certified"
-echo "demo: expected   $expected   (the counting engine over exactly what the simulator sent)"
-echo "demo: pipeline part took $(( $(date +%s) - started )) s; certificate at $out/certificate.html"
-[ "$certified" = "$expected" ] && exit 0
-# With late events the signed numbers stay as sealed; the amendments must still account for
-# every event, so the corrected numbers equal the expectation.
-amended=$(psql -qtA -F' ' "$DATABASE_URL" -c "
-    WITH latest AS (SELECT DISTINCT ON (bucket) bucket, corrected_peak p, corrected_sustained_peak sp, corrected_qualified q
-                    FROM headcount.amendments WHERE pipeline = '$pipeline_id' ORDER BY bucket, seq DESC),
-         numbers AS (SELECT s.bucket, coalesce(l.q, s.qualified) q, coalesce(l.p, s.peak) p, coalesce(l.sp, s.sustained_peak) sp
-                     FROM headcount.snapshots s LEFT JOIN latest l USING (bucket) WHERE s.pipeline = '$pipeline_id')
-    SELECT (SELECT q FROM numbers ORDER BY bucket DESC LIMIT 1), max(p), max(sp) FROM numbers")
-read -r aq ap asp <<<"$amended"
-echo "demo: amended   qualified $aq, peak $ap, sustained peak $asp"
-if [ "qualified $aq, peak $ap, sustained peak $asp" = "$expected" ]; then
-    echo "demo: the certificate plus its amendments equal the expectation, but events arrived after their minute was sealed: the pipeline did not keep up with --speed $speed (try a lower speed or the release build)" >&2
-    exit 2
-fi
-echo "demo: MISMATCH between the certificate and the simulator's expectation" >&2
-exit 1
+"$HEADCOUNT_BIN" demo "$@"

@@ -14,7 +14,7 @@
 ///
 /// START and WALL are RFC 3339 instants (UTC, `Z`), SPEED a positive number of event seconds
 /// per wall second (`60` runs an hour in a minute). Several processes agree on "now" only
-/// with `wall=`: `scripts/demo.sh` fixes it once and hands the same text to every service.
+/// with `wall=`: `scripts/rehearsal.sh` fixes it once and hands the same text to every service.
 public struct ProcessingClock: Sendable, Hashable, CustomStringConvertible {
     public enum Mode: Sendable, Hashable {
         case wall

@@ -45,7 +45,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the expected result (JSON) here once everything is sent.", valueName: "file"))
     var expected: String?
 
-    @Option(help: ArgumentHelp("Rewrite a one-line JSON progress file here every second (for scripts/demo.sh).", valueName: "file"))
+    @Option(help: ArgumentHelp("Rewrite a one-line JSON progress file here every second (for scripts/rehearsal.sh).", valueName: "file"))
     var statusFile: String?
 
     @Flag(help: "End the story with the window: events after its end happen at its end (the same presence), repeats due after end + L are not sent, so a rehearsal ends before its last seal.")
