@@ -69,6 +69,9 @@ struct StatusTests {
                 logger: Self.logger)
             let group = ServiceGroup(services: [heartbeats, reporter, worker], logger: Self.logger)
             var progress = ""
+            // The reporter runs on while `status` reads: its watermark is only steady once a whole
+            // round began after the last event was stored, so wait for two more rounds than then.
+            var roundsWhenStored: Int?
             let arguments = ["status", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", Self.text(url), "--json"]
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -78,8 +81,12 @@ struct StatusTests {
                     let stored = try await store.eventCount(pipeline: pipeline.id)
                     let dead = try await store.deadLetterCount(pipeline: pipeline.id)
                     let owned = try await store.workerHeartbeats(pipeline: pipeline.id).flatMap(\.partitions)
-                    progress = "\(stored) of \(distinct) stored, \(dead) dead letters, partitions owned \(owned.sorted()), \(reporter.status.rounds) rounds"
-                    return stored == distinct && dead >= 1 && Set(owned) == [0, 1, 2, 3] && reporter.status.rounds > 2
+                    let status = reporter.status
+                    progress = "\(stored) of \(distinct) stored, \(dead) dead letters, partitions owned \(owned.sorted()), \(status.rounds) rounds, watermark \(status.watermark?.rfc3339 ?? "none")"
+                    guard stored == distinct && dead >= 1 && Set(owned) == [0, 1, 2, 3] else { return false }
+                    let since = roundsWhenStored ?? status.rounds
+                    roundsWhenStored = since
+                    return status.rounds >= since + 2 && status.watermark != nil
                 } } catch {
                     Issue.record("\(error); at the end: \(progress)")
                     throw error
