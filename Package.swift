@@ -240,7 +240,7 @@ let package = Package(
 
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "HeadcountTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -155,24 +155,7 @@ enum ReporterSupport {
     /// Runs statements on their own connection; returns the rows of the last, as text.
     @discardableResult
     static func sql(_ url: DatabaseURL, _ statements: String...) async throws -> [String] {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: logger)
-        do {
-            var rows: [String] = []
-            for statement in statements {
-                rows = []
-                let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                for try await row in result {
-                    rows.append(try row.decode(String?.self) ?? "NULL")
-                }
-            }
-            try await connection.close()
-            return rows
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await DirectSQL.rows(url, statements, logger: logger)
     }
 
     /// Every stored snapshot row, all columns, as text: compared before and after.
