@@ -43,10 +43,15 @@ struct ConsumerLoop {
     private func pollAndStore(shouldStop: @Sendable () -> Bool) async throws {
         let assembler = BatchAssembler(pipeline: configuration.pipeline)
         var lagReportedAt = ContinuousClock.now
+        // Often enough that `stopWhenIdleFor` never elapses between two looks at the lag.
+        let lagInterval = min(.seconds(5), (configuration.stopWhenIdleFor ?? .seconds(15)) / 3)
         while !shouldStop(), !Task.isCancelled {
-            if ContinuousClock.now - lagReportedAt >= .seconds(5) {
+            if ContinuousClock.now - lagReportedAt >= lagInterval {
                 lagReportedAt = ContinuousClock.now
-                await reportLag()
+                // Quiet is not idle while Kafka holds messages for this consumer (a slow commit,
+                // partitions still loading their offsets, a fetch stalled by a rebalance): the
+                // process may only stop when idle once every partition it owns is caught up.
+                if await reportLag() { activity.touch() }
             }
             let records = try await consumer.poll(maxMessages: configuration.maximumBatchSize, timeout: configuration.pollTimeout)
             for error in records.errors { report(error) }
@@ -58,7 +63,7 @@ struct ConsumerLoop {
             ledger.batchStarted(batch.progress.map(\.partition))
             var stored: [PartitionProgress]?
             defer { ledger.batchFinished(stored: stored) }
-            stored = try await store(batch)
+            stored = try await activity.storing { try await store(batch) }
         }
     }
 
@@ -156,14 +161,24 @@ struct ConsumerLoop {
     }
 
     /// Consumer lag per owned partition: the high watermark minus the stored next offset.
-    private func reportLag() async {
-        for partition in ledger.runningPartitions {
+    /// Records each running partition's lag; true when some owned partition is not caught up
+    /// (messages waiting, not running yet, or its high watermark unknown).
+    private func reportLag() async -> Bool {
+        let running = ledger.runningPartitions
+        var behind = ledger.ownedPartitions != running
+        for partition in running {
             guard let watermarks = try? await consumer.watermarks(
                 for: KafkaTopicPartition(topic: configuration.pipeline.kafka.topic, partition: partition), timeout: .seconds(1))
-            else { continue }
+            else {
+                behind = true
+                continue
+            }
             let next = (ledger.expectedNextOffset(partition) ?? nil) ?? watermarks.low
-            metrics.recordLag(partition: partition, lag: max(0, watermarks.high - next))
+            let lag = max(0, watermarks.high - next)
+            metrics.recordLag(partition: partition, lag: lag)
+            if lag > 0 { behind = true }
         }
+        return behind
     }
 
     private func reportGaps(_ batch: EventBatch) {
