@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCommandLine
 import HeadcountOperations
 import HeadcountReporter
 import HeadcountStore

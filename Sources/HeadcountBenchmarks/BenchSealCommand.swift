@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountCertificate
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountReporter
@@ -53,7 +54,7 @@ struct BenchSealCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("headcount.bench")
-        let pipeline = try PipelineOption(pipeline: self.pipeline).load()
+        let pipeline = try PipelineOption.load(path: self.pipeline)
         let rules = pipeline.rules
         let count = min(buckets, rules.bucketCount)
         try await ScratchDatabase.with(server: try database.url(), logger: logger) { url in
