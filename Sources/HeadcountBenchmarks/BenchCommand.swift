@@ -8,7 +8,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
+        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self, BenchRehearsalCommand.self])
 
     public init() {}
 }
