@@ -97,6 +97,7 @@ struct ConsumerLoop {
                 let outcome = try await store.commit(batch, derive: presence.derive)
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
+                metrics.recordState(presence.memory)
                 reportGaps(batch)
                 if failedAttempts > 0 {
                     logger.warning("stored the batch after failed attempts; PostgreSQL is reachable again", metadata: [

@@ -63,6 +63,21 @@ final class PresenceKeeper: Sendable {
         state.withLock { $0 = Self.emptyState(rules: rules, recentEventIDs: recentEventIDs) }
     }
 
+    /// What the keeper holds: the engine's accounting of its arrays, and the remembered ids.
+    struct Memory: Sendable, Hashable {
+        var participants: Int
+        var engineBytes: Int
+        var recentEventIDBytes: Int
+    }
+
+    var memory: Memory {
+        state.withLock { state in
+            Memory(
+                participants: state.engine.participantCount, engineBytes: state.engine.approximateBytes,
+                recentEventIDBytes: state.recent.approximateBytes)
+        }
+    }
+
     /// Puts the batch's fresh events first and counts them (`EventBatch.freshEventCount`):
     /// the first of each id in Kafka order, when no stored event of these partitions had it.
     func classify(_ batch: inout EventBatch) {

@@ -118,7 +118,7 @@ public final class Worker: Service, Sendable {
         let loop = ConsumerLoop(
             configuration: configuration, consumer: consumer, ledger: ledger,
             presence: PresenceKeeper(rules: configuration.pipeline.rules, recentEventIDs: configuration.recentEventIDs), store: store,
-            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), activity: activity,
+            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id, consumer: index), activity: activity,
             logger: logger, now: clock)
         do {
             try await loop.run(shouldStop: shouldStop)
