@@ -69,27 +69,23 @@ struct ConsumerLoop {
     /// rolled back, and the retry stores the batch; or it committed, and the retry's fence
     /// finds the partitions' stored offsets moved past what the batch expected, refuses the
     /// whole batch as `.fenced` (storing nothing), and the loop continues from the stored
-    /// offsets. The engine is reset on every failure and reloaded from the stored events, so
-    /// it holds the batch exactly when the store does. The fence's row locks make a retry
-    /// wait for an attempt the server is still committing (only possible after the watchdog
-    /// closed a live connection during COMMIT); a partition's first batch has no row to lock
-    /// yet, and there `ON CONFLICT DO NOTHING` keeps the rows right but the reloaded engine
-    /// could miss that batch.
+    /// offsets. The engine is reset on every failure and reloaded from the stored events,
+    /// read in one snapshot with the offsets they reach (`PresenceKeeper.store`), so it holds
+    /// the batch exactly when the store does. The fence's locks make a retry wait for an
+    /// attempt the server is still committing (only possible after the watchdog closed a live
+    /// connection during COMMIT).
     ///
     /// - Returns: the progress stored, or nil when the batch was fenced or abandoned because
     ///   its partitions were revoked and PostgreSQL still failed after `revokedBatchDeadline`.
-    private func store(_ polled: EventBatch) async throws -> [PartitionProgress]? {
+    private func store(_ batch: EventBatch) async throws -> [PartitionProgress]? {
         var delay = configuration.initialRetryDelay
         var failedAttempts = 0
-        var batch = polled
         let began = ContinuousClock.now
         while true {
             let failure: StoreError
             do {
                 let started = ContinuousClock.now
-                try await loadPresence()
-                presence.classify(&batch)
-                let outcome = try await store.commit(batch, derive: presence.derive)
+                let outcome = try await presence.store(batch, in: store, owned: ledger.ownedPartitions, logger: logger)
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
                 reportGaps(batch)
@@ -130,17 +126,6 @@ struct ConsumerLoop {
             try await Task.sleep(for: delay)
             delay = min(delay * 2, configuration.maximumRetryDelay)
         }
-    }
-
-    /// Brings the engine up to date with the stored events of partitions assigned since.
-    private func loadPresence() async throws(StoreError) {
-        let owned = ledger.ownedPartitions
-        presence.keepOnly(owned)
-        let missing = presence.unloaded(of: owned)
-        guard !missing.isEmpty else { return }
-        let events = try await store.events(pipeline: configuration.pipeline.id, partitions: missing.sorted())
-        presence.load(events, partitions: missing)
-        logger.info("presence loaded", metadata: ["partitions": "\(missing.sorted())", "events": "\(events.count)"])
     }
 
     /// Re-reads the stored offsets of the batch's partitions and seeks there.

@@ -150,6 +150,16 @@ struct LiveFaultTests {
                     print("amendment of bucket \(amendment.bucket): \(amendment.events.count) late events, first \(late)")
                 }
 
+                if !amendments.isEmpty {
+                    let positioned = try await store.events(pipeline: pipeline.id, partitions: Array(0..<Int32(pipeline.kafka.partitions)))
+                    for m in Set(amendments.map(\.bucket)).sorted() {
+                        let causes = LiveFaultDiagnosis.causes(
+                            bucket: m, snapshot: snapshots[m], stored: positioned, rules: pipeline.rules, acknowledged: delivered.time(of:))
+                        let lateness = pipeline.rules.allowedLateness.wholeMilliseconds
+                        print("bucket \(m) amended; \(causes.count) participants changed, on time: \(causes.filter { $0.onTime(lateness: lateness) }.count)")
+                        for cause in causes.prefix(8) { print("  \(cause)") }
+                    }
+                }
                 let batch = BatchCount(events: published, rules: pipeline.rules)
                 // Certified, then corrected by the latest amendment of each bucket: the engine's numbers.
                 var corrected = snapshots.map(\.numbers)
