@@ -47,8 +47,8 @@ enum LiveFaultDiagnosis {
         for participant in Set(stored.map(\.event.participant)).sorted() {
             let before = sealed.presence(of: participant), after = all.presence(of: participant)
             guard clip(before, to: reach) != clip(after, to: reach)
-                || before.qualificationInstant(minimum: minimum).map({ $0 <= bucket.to })
-                    != after.qualificationInstant(minimum: minimum).map({ $0 <= bucket.to })
+                || (before.qualificationInstant(minimum: minimum).map { $0 <= bucket.to } ?? false)
+                    != (after.qualificationInstant(minimum: minimum).map { $0 <= bucket.to } ?? false)
             else { continue }
             let uncounted = stored.map(\.event).filter { $0.participant == participant && !countedIDs.contains($0.id) }
                 .map { event in (event, acknowledged(event.id).map { $0 - event.at.milliseconds }) }
