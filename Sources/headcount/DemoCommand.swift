@@ -4,6 +4,7 @@ import HeadcountCertificate
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountReporter
 import HeadcountSimulation
 import HeadcountStore

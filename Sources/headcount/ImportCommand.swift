@@ -3,6 +3,7 @@ import Foundation
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountIngest
+import HeadcountPublisher
 import Kafka
 import Logging
 

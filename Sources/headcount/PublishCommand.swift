@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeadcountAdapters
+import HeadcountPublisher
 import Kafka
 import Logging
 
