@@ -115,6 +115,9 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
 
     static let secrets = ["BENCH_KEY": "bench-pseudonym-key", "BENCH_TOKEN": "bench-token", "BENCH_ZOOM": "bench-zoom-secret"]
 
+    /// Partitions of the bench topic.
+    static let partitions = 12
+
     static func pipeline(now: Instant) throws -> Pipeline {
         try Pipeline.parse(yaml: """
             id: bench-ingest-http
@@ -122,7 +125,7 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
               start: \((now - .seconds(3600)).rfc3339)
               end: \((now + .seconds(3600)).rfc3339)
             kafka:
-              partitions: 12
+              partitions: \(partitions)
             ingest:
               pseudonymKeyEnvironment: BENCH_KEY
               canonical: { secretEnvironment: BENCH_TOKEN }
