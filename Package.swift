@@ -2,7 +2,7 @@
 // Headcount: certified, tamper-evident attendance counts from join/leave event streams.
 //
 // The data's way, one target per step:
-//   HeadcountAdapters → Kafka → HeadcountWorker → HeadcountStore → (reporter, certificate)
+//   HeadcountAdapters → HeadcountPublisher → Kafka → HeadcountWorker → HeadcountStore → (reporter, certificate)
 // with HeadcountCore as the pure counting engine that every step shares.
 import PackageDescription
 
@@ -77,16 +77,27 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Producer adapters: canonical events in, validated and keyed by participant, into Kafka.
+        // Producer adapters, pure: platform payloads and reports → validated, pseudonymised
+        // canonical events. No Kafka, so HeadcountClient can share them without librdkafka.
         .target(
             name: "HeadcountAdapters",
             dependencies: [
                 "HeadcountCore",
                 "HeadcountPipeline",
-                "Kafka",
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CSV", package: "CSV.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        // Canonical events into the pipeline's topic, keyed by participant, acknowledged in chunks.
+        .target(
+            name: "HeadcountPublisher",
+            dependencies: [
+                "HeadcountAdapters",
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -98,6 +109,7 @@ let package = Package(
                 "HeadcountCore",
                 "HeadcountPipeline",
                 "HeadcountAdapters",
+                "HeadcountPublisher",
                 "Kafka",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -222,6 +234,7 @@ let package = Package(
             name: "HeadcountBenchmarks",
             dependencies: [
                 "HeadcountAdapters",
+                "HeadcountPublisher",
                 "HeadcountCertificate",
                 "HeadcountCommandLine",
                 "HeadcountCore",
@@ -253,6 +266,7 @@ let package = Package(
                 "HeadcountAdapters",
                 "HeadcountBenchmarks",
                 "HeadcountCommandLine",
+                "HeadcountPublisher",
                 "HeadcountIngest",
                 "HeadcountClient",
                 "HeadcountCertificate",
@@ -299,7 +313,7 @@ let package = Package(
         .testTarget(
             name: "HeadcountWorkerTests",
             dependencies: [
-                "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore",
+                "HeadcountWorker", "HeadcountAdapters", "HeadcountPublisher", "HeadcountSimulation", "HeadcountTestSupport", "HeadcountStore",
                 "HeadcountCore", "HeadcountPipeline", "Kafka", "HeadcountReporter", "HeadcountCertificate",
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
@@ -313,7 +327,7 @@ let package = Package(
         .testTarget(
             name: "HeadcountReporterTests",
             dependencies: [
-                "HeadcountReporter", "HeadcountWorker", "HeadcountAdapters", "HeadcountSimulation", "HeadcountTestSupport",
+                "HeadcountReporter", "HeadcountWorker", "HeadcountAdapters", "HeadcountPublisher", "HeadcountSimulation", "HeadcountTestSupport",
                 "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -335,7 +349,7 @@ let package = Package(
         .testTarget(
             name: "HeadcountOperationsTests",
             dependencies: [
-                "HeadcountOperations", "HeadcountWorker", "HeadcountReporter", "HeadcountAdapters", "HeadcountTestSupport",
+                "HeadcountOperations", "HeadcountWorker", "HeadcountReporter", "HeadcountAdapters", "HeadcountPublisher", "HeadcountTestSupport",
                 "HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountCertificate", "Kafka",
             ],
             swiftSettings: strict
@@ -344,7 +358,7 @@ let package = Package(
             name: "HeadcountIngestTests",
             dependencies: [
                 "HeadcountIngest", "HeadcountAdapters", "HeadcountClient", "HeadcountCore", "HeadcountPipeline", "Kafka",
-                "HeadcountTestSupport",
+                "HeadcountTestSupport", "HeadcountCertificate",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -4,6 +4,7 @@ import HeadcountAdapters
 import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountSimulation
 import HeadcountStore
 import HeadcountWorker

@@ -4,6 +4,7 @@ import Foundation
 import HeadcountAdapters
 import HeadcountCommandLine
 import HeadcountCore
+import HeadcountHTTP
 import HeadcountIngest
 import HeadcountPipeline
 import Hummingbird
@@ -21,8 +22,9 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
         abstract: "Ingest service requests/s and p50/p99/p99.9 (HdrHistogram) against the raw produce rate of the same cluster.",
         discussion: """
             Starts an embedded development cluster and the ingest service on 127.0.0.1, measures the raw \
-            produce rate (sendAll of canonical events, acks=all), then drives each route with an in-process \
-            closed-loop HTTP/1.1 load generator: distinct prepared requests (no retries), keep-alive connections. \
+            produce rate (sendAll of canonical events, acks=all), then drives each route with wrk (a separate \
+            process; --driver in-process for the built-in closed-loop generator): keep-alive connections, every \
+            request with event ids no other request has (no retries), every 200 checked against the topic. \
             Targets: ≥ 20,000 single-event requests/s with p99 ≤ 50 ms; ≥ 0.5 of the raw produce rate in \
             events/s with 100-event requests. Run a release build.
             """)
@@ -39,6 +41,17 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
     var connections = 64
     @Option(help: "Brokers of the dev cluster.")
     var brokers = 1
+    @Option(help: "What sends the requests: wrk (a separate process) or in-process.")
+    var driver: LoadDriver = .wrk
+    @Option(help: "Seconds of wrk load per route.")
+    var duration = 10
+    @Option(help: "wrk threads.")
+    var wrkThreads = 1
+
+    enum LoadDriver: String, ExpressibleByArgument {
+        case wrk
+        case inProcess = "in-process"
+    }
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -53,12 +66,15 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         let readiness = BrokerReadiness(producer: producer, logger: logger)
         let served = try IngestPipeline(pipeline: pipeline, environment: Self.secrets)
-        let service = IngestService(pipelines: [served], sink: KafkaIngestSink(producer: producer, logger: logger), readiness: readiness, logger: logger)
+        // With the Prometheus registry `ingest` uses, so its metrics cost is measured too.
+        let service = IngestService(
+            pipelines: [served], sink: KafkaIngestSink(producer: producer, logger: logger), readiness: readiness,
+            registry: MetricsServer.bootstrapMetrics(), logger: logger)
         let port = Mutex<Int?>(nil)
         let app = service.application(configuration: .init(address: .hostname("127.0.0.1", port: 0))) { channel in
             port.withLock { $0 = channel.localAddress?.port }
         }
-        let scenarios = prepare(now: now, pipeline: pipeline)
+        let scenarios = driver == .wrk ? [] : prepare(now: now, pipeline: pipeline)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await producer.run() }
             group.addTask { try await readiness.run() }
@@ -70,6 +86,10 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
             while listening == nil || !readiness.isReady {
                 try await Task.sleep(for: .milliseconds(20))
                 listening = port.withLock { $0 }
+            }
+            if driver == .wrk {
+                try await runWithWrk(port: listening!, pipeline: pipeline, now: now, raw: raw, cluster: cluster, logger: logger)
+                return
             }
             print("| route | requests | events/request | requests/s | events/s | p50 ms | p99 ms | p99.9 ms | non-200 |")
             print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -96,6 +116,9 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
 
     static let secrets = ["BENCH_KEY": "bench-pseudonym-key", "BENCH_TOKEN": "bench-token", "BENCH_ZOOM": "bench-zoom-secret"]
 
+    /// Partitions of the bench topic.
+    static let partitions = 12
+
     static func pipeline(now: Instant) throws -> Pipeline {
         try Pipeline.parse(yaml: """
             id: bench-ingest-http
@@ -103,7 +126,7 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
               start: \((now - .seconds(3600)).rfc3339)
               end: \((now + .seconds(3600)).rfc3339)
             kafka:
-              partitions: 12
+              partitions: \(partitions)
             ingest:
               pseudonymKeyEnvironment: BENCH_KEY
               canonical: { secretEnvironment: BENCH_TOKEN }
@@ -127,23 +150,26 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
             let lines = (0..<100).map { canonical(10_000_000 + request * 100 + $0, pipeline: pipeline, now: now) }
             return HTTPLoad.request(path: path + "events", headers: bearer, body: Array(lines.joined(separator: "\n").utf8))
         }
-        let timestamp = String(now.milliseconds / 1000)
-        let key = SymmetricKey(data: Array("bench-zoom-secret".utf8))
-        let zoom = (0..<zoomRequests).map { index in
-            let body = Array("""
-                {"event":"meeting.participant_joined","event_ts":\(now.milliseconds),"payload":{"account_id":"a","object":{"uuid":"bench-meeting","id":"1","participant":{"user_id":"\(index)","participant_uuid":"conn-\(index)","email":"teacher\(index % 25_000)@school.example","user_name":"T","join_time":"\(now.rfc3339)"}}}}
-                """.utf8)
-            let code = HMAC<SHA256>.authenticationCode(for: Array("v0:\(timestamp):".utf8) + body, using: key)
-            let signature = "v0=" + code.map { String(format: "%02x", $0) }.joined()
-            return HTTPLoad.request(path: path + "zoom", headers: [
-                ("x-zm-request-timestamp", timestamp), ("x-zm-signature", signature), ("Content-Type", "application/json"),
-            ], body: body)
-        }
+        let zoom = (0..<zoomRequests).map { zoomRequest($0, path: path, now: now) }
         return [
             Scenario(name: "canonical, 1 event", eventsPerRequest: 1, requests: single),
             Scenario(name: "canonical, 100 events", eventsPerRequest: 100, requests: batch),
             Scenario(name: "zoom", eventsPerRequest: 1, requests: zoom),
         ]
+    }
+
+    /// A signed Zoom `participant_joined` delivery for participant connection `index`.
+    func zoomRequest(_ index: Int, path: String, now: Instant) -> ByteBuffer {
+        let timestamp = String(now.milliseconds / 1000)
+        let key = SymmetricKey(data: Array("bench-zoom-secret".utf8))
+        let body = Array("""
+            {"event":"meeting.participant_joined","event_ts":\(now.milliseconds),"payload":{"account_id":"a","object":{"uuid":"bench-meeting","id":"1","participant":{"user_id":"\(index)","participant_uuid":"conn-\(index)","email":"teacher\(index % 25_000)@school.example","user_name":"T","join_time":"\(now.rfc3339)"}}}}
+            """.utf8)
+        let code = HMAC<SHA256>.authenticationCode(for: Array("v0:\(timestamp):".utf8) + body, using: key)
+        let signature = "v0=" + code.map { String(format: "%02x", $0) }.joined()
+        return HTTPLoad.request(path: path + "zoom", headers: [
+            ("x-zm-request-timestamp", timestamp), ("x-zm-signature", signature), ("Content-Type", "application/json"),
+        ], body: body)
     }
 
     /// Events/s of `sendAll` in chunks of 10,000, the publisher's own chunk size.

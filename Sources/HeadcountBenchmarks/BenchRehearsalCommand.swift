@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountAdapters
+import HeadcountPublisher
 import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline

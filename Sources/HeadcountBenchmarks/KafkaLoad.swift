@@ -1,4 +1,5 @@
 import HeadcountAdapters
+import HeadcountPublisher
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountSimulation

@@ -87,7 +87,7 @@ public struct HeadcountClient: Sendable {
         do {
             // The server's own checks: the strict decoder on the encoded form, then the pipeline's.
             _ = try CanonicalEvent.decode(Array(CanonicalEvent.encode(event).utf8))
-            try CanonicalPublisher.validate(event, against: pipeline)
+            try pipeline.validate(event)
         } catch {
             throw HeadcountClientError(status: nil, error: error.description, where: location)
         }

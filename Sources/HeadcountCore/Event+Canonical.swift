@@ -55,6 +55,10 @@ public enum CanonicalEvent {
     /// The canonical JSON of an event, keys in a fixed order, `at` normalised to UTC milliseconds.
     public static func encode(_ event: Event) -> String {
         var out = "{\"id\":"
+        // One allocation for the whole line: the fields plus the keys, quotes and the time.
+        out.reserveCapacity(
+            110 + event.id.utf8.count + event.pipeline.utf8.count + event.participant.utf8.count
+                + event.session.utf8.count + event.source.utf8.count)
         appendQuoted(event.id, to: &out)
         out += ",\"pipeline\":"
         appendQuoted(event.pipeline, to: &out)
@@ -73,6 +77,13 @@ public enum CanonicalEvent {
     /// otherwise. The certificate's canonical JSON uses this same function.
     public static func appendQuoted(_ text: String, to out: inout String) {
         out.append("\"")
+        // Ids, keys and names almost never need escaping: then the text goes in whole
+        // (the scalar loop below costs a String append per character).
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out.append("\"")
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -23,6 +23,11 @@ final class AcknowledgedEventIDs: Sendable {
 
     /// The events whose ids were not acknowledged yet (first of repeats within the request).
     func unacknowledged<Item>(_ items: [Item], id: (Item) -> String) -> [Item] {
+        if items.count == 1 {
+            // The common webhook: one event, no repeats to look for within the request.
+            let key = id(items[0])
+            return state.withLock { $0.newer.contains(key) || $0.older.contains(key) } ? [] : items
+        }
         let ids = items.map(id)
         let keep: [Bool] = state.withLock { state in
             var seen = Set<String>()

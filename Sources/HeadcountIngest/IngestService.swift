@@ -40,7 +40,7 @@ public struct IngestService: Sendable {
     let clock: @Sendable () -> Instant
     let registry: PrometheusCollectorRegistry?
     let logger: Logger
-    let metrics = IngestMetrics()
+    let metrics: IngestMetrics
     /// Per pipeline id: what Kafka already acknowledged, so retries are not produced twice.
     let acknowledged: [String: AcknowledgedEventIDs]
 
@@ -57,6 +57,7 @@ public struct IngestService: Sendable {
     ) {
         self.pipelines = Dictionary(pipelines.map { ($0.pipeline.id, $0) }, uniquingKeysWith: { first, _ in first })
         acknowledged = self.pipelines.mapValues { _ in AcknowledgedEventIDs(generationSize: rememberedIDs) }
+        metrics = IngestMetrics(pipelines: Array(self.pipelines.keys), routes: Self.routes.map { Self.metricsName(of: $0.path) })
         self.sink = sink
         self.readiness = readiness
         self.clock = clock
@@ -94,15 +95,23 @@ public struct IngestService: Sendable {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
             }
         }
-        let routes: [(String, IngestAdapter)] = [
-            ("events", .canonical), ("zoom", .zoom), ("webex", .webex), ("bbb", .bbb), ("cloudevents", .cloudevents),
-            ("jitsi/events/occupant/joined", .jitsi(.join)), ("jitsi/events/occupant/left", .jitsi(.leave)),
-        ]
-        for (path, adapter) in routes {
+        for (path, adapter) in Self.routes {
+            let name = Self.metricsName(of: path)
             router.post(RouterPath("v1/pipelines/:id/" + path)) { request, context in
-                await self.handle(adapter, name: path.hasPrefix("jitsi") ? "jitsi" : path, request: request, context: context)
+                await self.handle(adapter, name: name, request: request, context: context)
             }
         }
         return router
+    }
+
+    /// The webhook paths under `/v1/pipelines/{id}/` and their adapters.
+    static let routes: [(path: String, adapter: IngestAdapter)] = [
+        ("events", .canonical), ("zoom", .zoom), ("webex", .webex), ("bbb", .bbb), ("cloudevents", .cloudevents),
+        ("jitsi/events/occupant/joined", .jitsi(.join)), ("jitsi/events/occupant/left", .jitsi(.leave)),
+    ]
+
+    /// The `route` label of a path: Jitsi's two paths are one route.
+    static func metricsName(of path: String) -> String {
+        path.hasPrefix("jitsi") ? "jitsi" : path
     }
 }

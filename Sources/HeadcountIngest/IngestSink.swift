@@ -1,6 +1,7 @@
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountPublisher
 import Kafka
 import Logging
 
@@ -25,10 +26,9 @@ public struct KafkaIngestSink: IngestSink {
     }
 
     public func produce(_ events: [Event], for pipeline: Pipeline) async throws {
-        // The whole request in one chunk: librdkafka batches it, and the request's answer
-        // waits for the last acknowledgement.
-        var publisher = CanonicalPublisher(pipeline: pipeline, producer: producer, logger: logger)
-        publisher.chunkSize = max(events.count, 1)
-        _ = try await publisher.publish(events)
+        // The whole request in one sendAll: librdkafka batches it, and the request's answer
+        // waits for the last acknowledgement. The adapters validated every event already.
+        let topic = pipeline.kafka.topic
+        _ = try await producer.sendAll(events.map { CanonicalPublisher.message(for: $0, topic: topic) })
     }
 }

@@ -3,6 +3,7 @@ import HeadcountAdapters
 import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountSimulation
 import Kafka
 import Logging

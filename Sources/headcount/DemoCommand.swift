@@ -5,6 +5,7 @@ import HeadcountCommandLine
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountReporter
 import HeadcountSimulation
 import HeadcountStore

@@ -4,6 +4,7 @@ import HeadcountAdapters
 import HeadcountCommandLine
 import HeadcountCore
 import HeadcountIngest
+import HeadcountPublisher
 import Kafka
 import Logging
 

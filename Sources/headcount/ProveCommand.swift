@@ -37,9 +37,19 @@ struct ProveCommand: AsyncParsableCommand {
             let key = try participantKey()
             let proof = try CertificateVerifier(directory: directory).prove(participant: key)
             print(try proof.json.prettyText())
+        } catch let error as CertificateError where error.code == .invalidParticipant && identity != nil {
+            // The teacher's own check: say what a miss can mean, without echoing her address.
+            throw fail("this identity is not among the qualified participants of the certificate in \(directory) "
+                + "(check the spelling of the address, and that --pseudonym-key is this pipeline's key)")
         } catch {
-            throw ValidationError("\(error)")
+            throw fail("\(error)")
         }
+    }
+
+    /// A runtime failure: one line on standard error, then exit status 1 (no usage text).
+    private func fail(_ message: String) -> ExitCode {
+        FileHandleWriter.writeToStandardError("headcount prove: \(message)\n")
+        return .failure
     }
 
     private func participantKey() throws -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HeadcountAdapters
 import HeadcountCommandLine
+import HeadcountPublisher
 import Kafka
 import Logging
 

@@ -47,6 +47,38 @@ struct ReportImportTests {
         #expect(throws: IngestRefusal.self) { try importer.records(Array("Who,When\nx,y\n".utf8), format: .zoomCSV) }
     }
 
+    @Test("Zoom CSV: errors name the physical line a row starts on, after blank lines and multi-line quoted fields")
+    func zoomPhysicalLines() throws {
+        let lines = [
+            "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes)",  // 1
+            "Ana,ana@school.id,2025-09-20 09:05:00,2025-09-20 09:40:00,35",  // 2
+            "",  // 3
+            "\"Budi\r\nS.Pd\",budi@school.id,2025-09-20 09:10:00,2025-09-20 10:55:00,105",  // 4-5, CR LF inside
+            "",  // 6
+            "",  // 7
+            "Cici,cici@school.id,yesterday,2025-09-20 10:00:00,1",  // 8: bad
+            "\"Dewi",  // 9
+            "",  // 10: blank, but inside the quoted name
+            "Teacher\",dewi@school.id,2025-09-20 09:00:00,2025-09-20 09:30:00,30",  // 11
+            "\"Eko\nthe\nthird\",eko@school.id,2025-09-20 09:00:00,soon,5",  // 12-14: bad, starts on 12
+            "Fajar,fajar@school.id,later,2025-09-20 09:30:00,30",  // 15: bad
+        ]
+        let records = try importer.records(Array((lines.joined(separator: "\n") + "\n").utf8), format: .zoomCSV)
+        let places = records.map(\.place)
+        #expect(places == ["line 2", "line 4", "line 8", "line 9", "line 12", "line 15"], "blank rows are skipped, not counted twice")
+        let failures = records.compactMap { record -> String? in
+            guard case .failure(let refusal) = record.outcome else { return nil }
+            return refusal.location
+        }
+        #expect(failures == ["line 8", "line 12", "line 15"])
+        #expect(try records[1].outcome.get().count == 2, "the row with a CR LF inside its quoted name imports")
+        // The same file with CR LF line ends, and the header itself spanning two lines.
+        let crlf = "\"Name (Original\r\nName)\",User Email,Join Time,Leave Time\r\n\r\nGita,gita@school.id,later,2025-09-20 09:30:00\r\n"
+        let crlfRecords = try importer.records(Array(crlf.utf8), format: .zoomCSV)
+        guard case .failure(let refusal) = crlfRecords.last?.outcome else { Issue.record("the bad row was accepted"); return }
+        #expect(refusal.location == "line 4")
+    }
+
     @Test("Teams attendance report: intervals, null leave and null e-mail handled, JSON paths in errors")
     func teams() throws {
         let json = """

@@ -4,6 +4,7 @@ import HeadcountCertificate
 import HeadcountCore
 import HeadcountOperations
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountReporter
 import HeadcountSimulation
 import HeadcountStore

@@ -3,6 +3,7 @@ import HeadcountAdapters
 import HeadcountCertificate
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountReporter
 import HeadcountSimulation
 import HeadcountStore

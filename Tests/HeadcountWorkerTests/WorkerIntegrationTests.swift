@@ -2,6 +2,7 @@ import Foundation
 import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountPublisher
 import HeadcountSimulation
 import HeadcountStore
 import HeadcountTestSupport

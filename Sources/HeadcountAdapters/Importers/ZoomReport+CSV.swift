@@ -26,14 +26,16 @@ extension ReportImporter {
         let (name, email, join, leave) = (try column("name"), try column("user email"), try column("join time"), try column("leave time"))
         let formatters = Self.zoomFormatters(timeZone)
         var records: [ImportedRecord] = []
-        var line = 1
+        // The physical line where the next row starts: the library yields rows, not lines, so
+        // each row moves it by its own line end plus the line breaks inside its quoted fields.
+        var line = 2 + Self.lineBreaks(inside: reader.headerRow ?? [])
         while true {
             guard let row = reader.next() else {
-                if let error = reader.error { throw IngestRefusal(.malformed, "broken CSV: \(error)", where: "line \(line + 1)") }
+                if let error = reader.error { throw IngestRefusal(.malformed, "broken CSV: \(error)", where: "line \(line)") }
                 break
             }
-            line += 1
             let place = "line \(line)"
+            line += 1 + Self.lineBreaks(inside: row)
             if row.allSatisfy({ $0.trimmingWhitespace().isEmpty }) { continue }
             records.append(ImportedRecord(place: place, outcome: Result { () throws(IngestRefusal) -> [Event] in
                 func time(_ column: Int, _ label: String) throws(IngestRefusal) -> Instant {
@@ -52,6 +54,25 @@ extension ReportImporter {
             }))
         }
         return records
+    }
+
+    /// Line breaks inside a row's fields (only quoted fields hold them): LF, CR LF, or a lone
+    /// CR, each one line as editors count them.
+    static func lineBreaks(inside row: [String]) -> Int {
+        var count = 0
+        for field in row {
+            var afterCR = false
+            for scalar in field.unicodeScalars {
+                if scalar == "\n" {
+                    if !afterCR { count += 1 }
+                    afterCR = false
+                } else {
+                    afterCR = scalar == "\r"
+                    if afterCR { count += 1 }
+                }
+            }
+        }
+        return count
     }
 
     static func zoomFormatters(_ zone: TimeZone) -> [DateFormatter] {

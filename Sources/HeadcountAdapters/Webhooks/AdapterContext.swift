@@ -78,7 +78,7 @@ public struct AdapterContext: Sendable {
     /// The checks every event passes whatever its route: the pipeline's, and not from the future.
     func check(_ event: Event, where location: String) throws(IngestRefusal) {
         do {
-            try CanonicalPublisher.validate(event, against: pipeline)
+            try pipeline.validate(event)
         } catch {
             throw IngestRefusal(.unprocessable, error.description, where: location)
         }

@@ -27,8 +27,9 @@ public enum CanonicalWebhook {
     static func forEachObject(
         in body: [UInt8], _ visit: (ArraySlice<UInt8>, String) throws(IngestRefusal) -> Void
     ) throws(IngestRefusal) {
-        let whitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
-        guard let first = body.firstIndex(where: { !whitespace.contains($0) }) else {
+        // A function, not a Set: this runs for every request, and a Set allocates and hashes.
+        func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = body.firstIndex(where: { !isWhitespace($0) }) else {
             throw IngestRefusal(.unprocessable, "no events", where: "body")
         }
         guard body[first] == UInt8(ascii: "[") else {
@@ -36,13 +37,13 @@ public enum CanonicalWebhook {
             for slice in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
                 line += 1
                 let trimmed = slice.last == 0x0D ? slice.dropLast() : slice
-                if trimmed.allSatisfy({ whitespace.contains($0) }) { continue }
+                if trimmed.allSatisfy(isWhitespace) { continue }
                 try visit(trimmed, "line \(line)")
             }
             return
         }
         var index = first + 1, element = 0
-        func skip() { while index < body.count, whitespace.contains(body[index]) { index += 1 } }
+        func skip() { while index < body.count, isWhitespace(body[index]) { index += 1 } }
         skip()
         if index < body.count, body[index] == UInt8(ascii: "]") {
             index += 1

@@ -12,20 +12,21 @@ public enum ZoomWebhook {
     public static func receive(_ request: WebhookRequest, context: AdapterContext) throws(IngestRefusal) -> WebhookOutcome {
         let secret = try context.secret(.zoom)
         try verify(request, secret: secret, now: context.now)
-        let envelope = try WebhookJSON.decode(Envelope.self, from: request.body)
+        // One decode for the common case, a participant event; the envelope is read on its
+        // own only when that fails (the challenge, other events, malformed bodies).
+        let delivery: Delivery
+        do {
+            delivery = try WebhookJSON.decode(Delivery.self, from: request.body)
+        } catch {
+            return try receiveOther(request, secret: secret, failure: error)
+        }
         let type: EventType
-        switch envelope.event {
-        case "endpoint.url_validation":
-            let challenge = try WebhookJSON.decode(Challenge.self, from: request.body)
-            return .reply(status: 200, json: challengeResponse(plainToken: challenge.payload.plainToken, secret: secret))
+        switch delivery.event {
         case "meeting.participant_joined", "webinar.participant_joined": type = .join
         case "meeting.participant_left", "webinar.participant_left": type = .leave
-        default:
-            throw IngestRefusal(
-                .unprocessable, "event \"\(envelope.event.prefix(60))\" is not counted: subscribe to participant_joined and participant_left only",
-                where: "event")
+        default: return try receiveOther(request, secret: secret, failure: nil)
         }
-        let object = try WebhookJSON.decode(Delivery.self, from: request.body).payload.object
+        let object = delivery.payload.object
         let person = object.participant
         let base = "payload.object.participant"
         guard let session = nonEmpty(person.participant_uuid?.value) ?? nonEmpty(person.user_id?.value) else {
@@ -45,6 +46,24 @@ public enum ZoomWebhook {
         ], where: base + ".email")
         let event = context.event(platform: platform, meeting: meeting, participant: participant, session: session, type: type, at: at)
         return try context.checked([event]) { _ in base }
+    }
+
+    /// A verified delivery that is not a well-formed participant event: the URL validation
+    /// challenge, an event Headcount does not count, or `failure` (why the participant event
+    /// could not be read).
+    static func receiveOther(_ request: WebhookRequest, secret: [UInt8], failure: IngestRefusal?) throws(IngestRefusal) -> WebhookOutcome {
+        let envelope = try WebhookJSON.decode(Envelope.self, from: request.body)
+        switch envelope.event {
+        case "endpoint.url_validation":
+            let challenge = try WebhookJSON.decode(Challenge.self, from: request.body)
+            return .reply(status: 200, json: challengeResponse(plainToken: challenge.payload.plainToken, secret: secret))
+        case "meeting.participant_joined", "webinar.participant_joined", "meeting.participant_left", "webinar.participant_left":
+            throw failure ?? IngestRefusal(.malformed, "not a participant event", where: "payload")
+        default:
+            throw IngestRefusal(
+                .unprocessable, "event \"\(envelope.event.prefix(60))\" is not counted: subscribe to participant_joined and participant_left only",
+                where: "event")
+        }
     }
 
     /// `x-zm-signature` = `v0=` + hex HMAC-SHA256 of `v0:{x-zm-request-timestamp}:{body}`,
@@ -83,6 +102,7 @@ public enum ZoomWebhook {
     }
     struct Delivery: Decodable {
         struct Payload: Decodable { let object: MeetingObject }
+        let event: String
         let payload: Payload
     }
     struct MeetingObject: Decodable {

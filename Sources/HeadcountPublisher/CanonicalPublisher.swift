@@ -1,3 +1,4 @@
+import HeadcountAdapters
 import HeadcountCore
 import HeadcountPipeline
 import Kafka
@@ -31,19 +32,10 @@ public struct CanonicalPublisher: Sendable {
         public var skipped: [InputError] = []
     }
 
-    /// Validates an event against the pipeline: a rejection when it can never be counted.
+    /// Validates an event against the pipeline: a rejection when it can never be counted
+    /// (the same check as the ingest routes and `HeadcountClient`, `Pipeline.validate`).
     public func validate(_ event: Event) throws(EventRejection) {
-        try Self.validate(event, against: pipeline)
-    }
-
-    /// The same check without a producer: the ingest routes and `HeadcountClient` use it.
-    public static func validate(_ event: Event, against pipeline: Pipeline) throws(EventRejection) {
-        guard event.pipeline == pipeline.id else {
-            throw EventRejection(.unknownPipeline, "pipeline \"\(event.pipeline.prefix(100))\" is not \"\(pipeline.id)\"")
-        }
-        guard pipeline.rules.acceptsEventTime(event.at) else {
-            throw EventRejection(.impossibleTimestamp, "at \(event.at) is outside the window ±1 day")
-        }
+        try pipeline.validate(event)
     }
 
     /// Publishes NDJSON lines. A bad line stops the run with an error naming it, after
@@ -91,8 +83,14 @@ public struct CanonicalPublisher: Sendable {
     }
 
     func message(for event: Event) -> KafkaProducerMessage {
+        Self.message(for: event, topic: pipeline.kafka.topic)
+    }
+
+    /// The Kafka message of an event: keyed by participant, the canonical JSON as value, the
+    /// source as a header. For callers that validated the event already (the ingest routes).
+    public static func message(for event: Event, topic: String) -> KafkaProducerMessage {
         KafkaProducerMessage(
-            topic: pipeline.kafka.topic, key: Array(event.participant.utf8), value: Array(CanonicalEvent.encode(event).utf8),
+            topic: topic, key: Array(event.participant.utf8), value: Array(CanonicalEvent.encode(event).utf8),
             headers: [KafkaHeader(name: "source", value: Array(event.source.utf8))])
     }
 
