@@ -51,7 +51,19 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "End the story with the window: events after its end happen at its end (the same presence), repeats due after end + L are not sent, so a rehearsal ends before its last seal.")
     var endWithWindow = false
 
+    @Option(help: ArgumentHelp(
+        "Confirm connections that send no heartbeats of their own this often (seconds; 0: never). Default: under a rehearsal clock with rules.heartbeatTimeout H, H + (L − 20 s) / 2, the longest silence a live seal absorbs; otherwise never.",
+        valueName: "seconds"))
+    var keepAlive: Double?
+
+    @Option(help: ArgumentHelp(
+        "Under a rehearsal clock, say loudly and exit 3 when deliveries are answered more than this long (event-time seconds) after they were due. Default (L − 20 s) / 2.",
+        valueName: "seconds"))
+    var behindLimit: Double?
+
     func validate() throws {
+        if let keepAlive, !(keepAlive >= 0) { throw ValidationError("--keep-alive must be 0 or more seconds") }
+        if let behindLimit, !(behindLimit > 0) { throw ValidationError("--behind-limit must be more than 0 seconds") }
         guard (1...10_000_000).contains(participants) else { throw ValidationError("--participants must be from 1 to 10000000") }
         if via != .kafka, ingest == nil { throw ValidationError("--via \(via.rawValue) needs --ingest URL of `headcount ingest`") }
     }
@@ -60,19 +72,43 @@ struct SimulateCommand: AsyncParsableCommand {
         let logger = logging.bootstrap("headcount.simulate")
         let pipeline = try self.pipeline.load()
         let clock = try self.clock.load()
-        let simulator = AttendeeSimulator(rules: pipeline.rules, pipelineID: pipeline.id, participants: participants, seed: seed)
-        let deliveries = DeliverySchedule(seed: seed).deliveries(of: simulator, endingWithWindow: endWithWindow)
+        let schedule = DeliverySchedule(seed: seed)
+        let profile = self.profile(rules: pipeline.rules, clock: clock, schedule: schedule)
+        let simulator = AttendeeSimulator(rules: pipeline.rules, pipelineID: pipeline.id, participants: participants, seed: seed, profile: profile)
+        let deliveries = schedule.deliveries(of: simulator, endingWithWindow: endWithWindow)
         say("\(participants) participants: \(deliveries.count) deliveries via \(via.rawValue), clock \(clock)"
-            + (clock.isRehearsal ? " (a rehearsal)" : ""))
-        let pacer = DeliveryPacer(clock: clock, statusFile: statusFile, say: say)
-        let sent = try await withSink(pipeline: pipeline, logger: logger) { sink in
+            + (clock.isRehearsal ? " (a rehearsal)" : "")
+            + (profile.keepAlivePeriod.map { "; connections without heartbeats confirmed every \(PacerReporter.seconds($0)) s" } ?? ""))
+        let slack = pipeline.rules.allowedLateness.wholeMilliseconds - schedule.arrivalJitter.wholeMilliseconds
+        let limit = behindLimit.map { Duration.milliseconds(Int64($0 * 1000)) } ?? .milliseconds(max(1_000, slack / 2))
+        let pacer = DeliveryPacer(clock: clock, statusFile: statusFile, say: say, behindLimit: limit)
+        let run = try await withSink(pipeline: pipeline, logger: logger) { sink in
             try await pacer.send(deliveries, through: sink)
         }
-        let result = ExpectedResult(pipeline: pipeline.id, participants: participants, seed: seed, sent: sent, rules: pipeline.rules)
+        let result = ExpectedResult(pipeline: pipeline.id, participants: participants, seed: seed, sent: run.sent, rules: pipeline.rules)
+        let keptSchedule = !clock.isRehearsal || run.maximumBehind <= limit
         if let expected {
-            try (result.json + "\n").write(toFile: expected, atomically: true, encoding: .utf8)
+            let json = String(result.json.dropLast()) + ", \"max_behind_s\": \(PacerReporter.seconds(run.maximumBehind)), \"kept_schedule\": \(keptSchedule)}"
+            try (json + "\n").write(toFile: expected, atomically: true, encoding: .utf8)
         }
-        say("sent \(result.deliveries) deliveries (\(result.distinctEvents) distinct events); expected: \(result.summary)")
+        say("sent \(result.deliveries) deliveries (\(result.distinctEvents) distinct events) at \(Int(run.deliveriesPerSecond))/s, "
+            + "at most \(PacerReporter.seconds(run.maximumBehind)) s of event time behind schedule; expected: \(result.summary)")
+        guard keptSchedule else {
+            say("FELL BEHIND SCHEDULE: deliveries were answered up to \(PacerReporter.seconds(run.maximumBehind)) s of event time after they were due "
+                + "(limit \(PacerReporter.seconds(limit)) s), so this run does not show the pipeline keeping up live; send fewer participants or a lower speed")
+            throw ExitCode(3)
+        }
+    }
+
+    /// The story: the standard one, with keep-alives for a live rehearsal under a heartbeat timeout.
+    private func profile(rules: CountingRules, clock: ProcessingClock, schedule: DeliverySchedule) -> AttendeeProfile {
+        var profile = AttendeeProfile.standard
+        if let keepAlive {
+            profile.keepAlivePeriod = keepAlive > 0 ? .milliseconds(Int64(keepAlive * 1000)) : nil
+        } else if clock.isRehearsal {
+            profile.keepAlivePeriod = AttendeeProfile.keepAliveFor(rules: rules, arrivalJitter: schedule.arrivalJitter)
+        }
+        return profile
     }
 
     private func withSink<T: Sendable>(
