@@ -2,7 +2,7 @@
 # Installs what Headcount needs from Debian's packages, only when something is missing:
 # librdkafka (the Kafka client and its mock cluster), pkg-config (how SwiftPM finds it)
 # PostgreSQL 15, docker-compose to check the deployment file offline, and headless Chromium
-# to render the certificate page. Safe to run again and again.
+# to render the certificate page and drive the dashboard's browser test, jq for the live demo. Safe to run again and again.
 set -euo pipefail
 
 need=()
@@ -14,6 +14,8 @@ command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 # Renders certificate.html to PNG and PDF in the certificate page's test.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The live demo's progress line reads JSON (the dashboard's status, the simulator's file).
+command -v jq >/dev/null 2>&1 || need+=(jq)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2

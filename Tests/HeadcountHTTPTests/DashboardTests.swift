@@ -58,7 +58,7 @@ struct DashboardTests {
                 pipeline: Self.pipeline, store: store, configuration: configuration, logger: Self.logger,
                 onListening: { port in listening.yield(port) })
             // In a service group, stopped by graceful shutdown as SIGTERM would.
-            let services = ServiceGroup(services: [dashboard], logger: Self.logger)
+            let services = ServiceGroup(services: dashboard.services, logger: Self.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await services.run() }
                 defer { group.cancelAll() }
@@ -114,9 +114,9 @@ struct DashboardTests {
     @Test("a database with nothing sealed yet is shown as such, not as zeros")
     func empty() async throws {
         try await TestDatabase.withStore { store, _ in
-            let dashboard = DashboardServer(pipeline: Self.pipeline, store: store, logger: Self.logger)
-            await dashboard.refresh()
-            let body = try #require(dashboard.currentBody)
+            let feed = DashboardFeed(pipeline: Self.pipeline, store: store, logger: Self.logger)
+            await feed.refresh()
+            let body = try #require(feed.currentBody)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
             #expect(json["last"] == nil && json["result"] == nil)
             #expect(json["sealed_buckets"] as? Int == 0)
