@@ -12,7 +12,8 @@
 # the simulator fell behind its schedule (then the run does not show the pipeline live); 1 on a
 # mismatch or a failed service. Ctrl-C stops everything.
 #
-#   scripts/rehearsal.sh [--participants N] [--speed X] [--via canonical|kafka] [--verbose] [--debug]
+#   scripts/rehearsal.sh [--participants N] [--speed X] [--via mix|canonical|zoom|webex|bbb|jitsi|cloudevents|kafka]
+#                        [--verbose] [--debug]
 #
 # Logs go to .data/logs/ (with --verbose also to the terminal). HEADCOUNT_BIN overrides
 # the binary (the demo otherwise builds and runs the release build). The progress line reads
@@ -107,7 +108,9 @@ dashboard_args=()
 if [ "$via" != kafka ]; then
     # Fresh secrets for this run only: the simulator signs with them, ingest checks them.
     export HEADCOUNT_PSEUDONYM_KEY="$(head -c 32 /dev/urandom | base64)"
-    export HEADCOUNT_CANONICAL_TOKEN="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+    secret() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
+    export HEADCOUNT_CANONICAL_TOKEN="$(secret)" HEADCOUNT_ZOOM_SECRET_TOKEN="$(secret)" HEADCOUNT_WEBEX_SECRET="$(secret)"
+    export HEADCOUNT_BBB_SECRET="$(secret)" HEADCOUNT_JITSI_TOKEN="$(secret)" HEADCOUNT_CLOUDEVENTS_TOKEN="$(secret)"
     ingest_port=$(( 18000 + RANDOM % 1000 ))
     start ingest "$hc" ingest --pipeline "$pipeline" --listen "127.0.0.1:$ingest_port"
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$ingest_port/health/ready" >/dev/null && break; sleep 0.1; done

@@ -7,20 +7,25 @@ import Kafka
 import Logging
 import Synchronization
 
-/// Where simulated deliveries go: Kafka directly, or a route of `headcount ingest`.
+/// Where simulated deliveries go: Kafka directly, or the routes of `headcount ingest`.
 protocol DeliverySink: Sendable {
     /// The most deliveries one request (or produce call) carries.
     var deliveriesPerRequest: Int { get }
     /// Requests in flight at once.
     var concurrentRequests: Int { get }
-    /// The events as Kafka will carry them (the adapters' identity rules applied); what the
-    /// expected result is computed from.
-    func translate(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> [Event]
-    /// Sends one request's deliveries (`events` are their translation) and returns once every
-    /// one was acknowledged (Kafka) or accepted (HTTP 2xx).
-    func send(_ deliveries: ArraySlice<ScheduledDelivery>, translated events: [Event]) async throws
+    /// The requests for one run of deliveries, and the events Kafka will carry for them (the
+    /// adapters' identity rules applied): what the expected result is computed from.
+    func prepare(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> PreparedDeliveries
     /// Flushes and releases what the sink holds.
     func close() async throws
+}
+
+/// One run of deliveries, ready to go.
+struct PreparedDeliveries: Sendable {
+    /// The events as Kafka will carry them.
+    var events: [Event]
+    /// Sends them; returns once every one was acknowledged (Kafka) or accepted (HTTP 2xx).
+    var send: @Sendable () async throws -> Void
 }
 
 /// What a paced run sent, and whether it kept its schedule.
@@ -80,9 +85,9 @@ struct DeliveryPacer: Sendable {
                     return
                 case .send(let request):
                     group.addTask {
-                        let slice = deliveries[request.range]
-                        let events = try sink.translate(slice)
-                        try await sink.send(slice, translated: events)
+                        let prepared = try sink.prepare(deliveries[request.range])
+                        let events = prepared.events
+                        try await prepared.send()
                         let answeredAt = clock.now(wall: ClockOption.wallNow())
                         progress.withLock { state in
                             state.lastBehind = state.dispatcher.answered(request, now: answeredAt)
@@ -173,10 +178,9 @@ struct KafkaDeliverySink: DeliverySink {
     var concurrentRequests: Int { 4 }
 
     /// Straight to Kafka there are no adapters: the simulator's keys are the participants.
-    func translate(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> [Event] { deliveries.map(\.event) }
-
-    func send(_ deliveries: ArraySlice<ScheduledDelivery>, translated events: [Event]) async throws {
-        _ = try await publisher.publish(events)
+    func prepare(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> PreparedDeliveries {
+        let events = deliveries.map(\.event)
+        return PreparedDeliveries(events: events) { _ = try await publisher.publish(events) }
     }
 
     func close() async throws {}

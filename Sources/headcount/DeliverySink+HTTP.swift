@@ -22,25 +22,19 @@ struct CanonicalDeliverySink: DeliverySink {
         client = HeadcountClient(baseURL: url, pipeline: pipeline, token: String(decoding: secret, as: UTF8.self), pseudonymKey: key)
     }
 
-    /// The simulated teacher's e-mail address: one mailbox per participant, whatever the device.
-    static func email(of participant: String) -> String { participant + "@teachers.example" }
-
-    func translate(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> [Event] {
-        try deliveries.map { delivery in
-            let event = delivery.event
-            return try client.event(
-                id: event.id, type: event.type, identity: Self.email(of: event.participant), session: event.session,
-                at: event.at, source: event.source)
-        }
-    }
-
     /// Requests in flight at once: a platform delivers many webhooks concurrently too.
     var concurrentRequests: Int { 16 }
     /// Deliveries per request at most: about 250 KB, well under the 1 MiB body limit.
     var deliveriesPerRequest: Int { 1_000 }
 
-    func send(_ deliveries: ArraySlice<ScheduledDelivery>, translated events: [Event]) async throws {
-        _ = try await client.publish(events)
+    func prepare(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> PreparedDeliveries {
+        let events = try deliveries.map { delivery in
+            let event = delivery.event
+            return try client.event(
+                id: event.id, type: event.type, identity: WebhookWriter.email(of: event.participant), session: event.session,
+                at: event.at, source: event.source)
+        }
+        return PreparedDeliveries(events: events) { [client] in _ = try await client.publish(events) }
     }
 
     func close() async throws {}

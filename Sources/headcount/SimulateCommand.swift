@@ -16,13 +16,26 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             The traffic of HeadcountSimulation (join storm, latecomers, several devices, reconnects around the grace, \
             early leavers, missing and orphan leaves, heartbeats, retried deliveries minutes late, shuffled arrival). \
+            --via zoom|webex|bbb|jitsi|cloudevents sends each connection's joins and leaves as that platform's signed \
+            webhooks (heartbeats of platforms without them through the canonical route, as a poller would); --via mix \
+            puts each connection on a platform by share (canonical 35 %, CloudEvents 15 %, BigBlueButton 15 %, Zoom 20 %, \
+            Webex 8 %, Jitsi 7 %), one e-mail per teacher across them. \
             Under a rehearsal clock (--clock rehearsal:START@SPEED) the event runs as if live, faster; under the wall \
             clock every past event is due at once (a load test). --expected FILE gets the counting engine's result \
             for exactly the deliveries sent, so a run checks itself against its certificate.
             """)
 
     enum Via: String, ExpressibleByArgument, CaseIterable {
-        case kafka, canonical, zoom, webex, bbb, jitsi, cloudevents
+        case kafka, canonical, zoom, webex, bbb, jitsi, cloudevents, mix
+
+        /// The platforms of the connections, by share (percent).
+        var platforms: [(SimulatedPlatform, Int)] {
+            switch self {
+            case .mix: SimulatedPlatform.mix
+            case .kafka: []
+            default: [(SimulatedPlatform(rawValue: rawValue)!, 100)]
+            }
+        }
     }
 
     @OptionGroup var pipeline: PipelineOption
@@ -82,7 +95,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let slack = pipeline.rules.allowedLateness.wholeMilliseconds - schedule.arrivalJitter.wholeMilliseconds
         let limit = behindLimit.map { Duration.milliseconds(Int64($0 * 1000)) } ?? .milliseconds(max(1_000, slack / 2))
         let pacer = DeliveryPacer(clock: clock, statusFile: statusFile, say: say, behindLimit: limit)
-        let run = try await withSink(pipeline: pipeline, logger: logger) { sink in
+        let run = try await withSink(pipeline: pipeline, clock: clock, logger: logger) { sink in
             try await pacer.send(deliveries, through: sink)
         }
         let result = ExpectedResult(pipeline: pipeline.id, participants: participants, seed: seed, sent: run.sent, rules: pipeline.rules)
@@ -112,7 +125,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     private func withSink<T: Sendable>(
-        pipeline: Pipeline, logger: Logger, _ body: @Sendable (any DeliverySink) async throws -> T
+        pipeline: Pipeline, clock: ProcessingClock, logger: Logger, _ body: @Sendable (any DeliverySink) async throws -> T
     ) async throws -> T {
         switch via {
         case .kafka:
@@ -124,8 +137,14 @@ struct SimulateCommand: AsyncParsableCommand {
             }
         case .canonical:
             return try await body(CanonicalDeliverySink(ingest: ingest ?? "", pipeline: pipeline))
-        default:
-            throw ValidationError("--via \(via.rawValue): not simulated yet; use --via canonical or --via kafka")
+        case .zoom, .webex, .bbb, .jitsi, .cloudevents, .mix:
+            let sink = try PlatformDeliverySink(ingest: ingest ?? "", pipeline: pipeline, clock: clock, mix: via.platforms)
+            do {
+                return try await body(sink)
+            } catch {
+                try? await sink.close()
+                throw error
+            }
         }
     }
 
