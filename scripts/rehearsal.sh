@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 participants=25000
 speed=40
-via=canonical
+via=mix
 verbose=false
 configuration=release
 pipeline=Pipelines/sumsel-ai-webinar-2025.yaml
@@ -133,7 +133,7 @@ buckets=$(( ($(date -d "$window_end" +%s) - $(date -d "$window_start" +%s)) / $(
 # stored), lag, the last sealed minute and the current minute's provisional numbers from the
 # dashboard, which reads the store once a second for every viewer.
 progress() {
-    local sent status
+    local sent status accepted stored lag sealed now
     sent=$(jq -r '"\(.sent) (behind \(.behind_s) s)"' "$run/sent.json" 2>/dev/null || echo 0)
     status=$(curl -fs --max-time 2 "http://127.0.0.1:$dashboard_port/api/status" | jq -r '
         [ (.ingest.events_accepted // "-"),
@@ -181,7 +181,8 @@ amendments=$(psql -qtA "$DATABASE_URL" -c "SELECT count(*) FROM headcount.amendm
 echo "demo: amendments $amendments (late events after their minute was sealed; 0 when the pipeline kept up)"
 echo "demo: certified  $certified"
 echo "demo: expected   $expected   (the counting engine over exactly what the simulator sent)"
-echo "demo: simulator sent $(jq -r '"\(.deliveries) deliveries, at most \(.max_behind_s) s of event time behind schedule"' "$run/expected.json")"
+sender=$(jq -r '"\(.deliveries) deliveries, at most \(.max_behind_s) s of event time behind schedule"' "$run/expected.json")
+echo "demo: simulator sent $sender"
 echo "demo: pipeline part took $(( $(date +%s) - started )) s; certificate at $out/certificate.html"
 if [ "${simulator_status:-0}" -eq 3 ]; then
     echo "demo: the simulator fell behind its schedule: not a live run, whatever the numbers (exit 3)" >&2

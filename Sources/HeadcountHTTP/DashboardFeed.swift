@@ -127,13 +127,14 @@ public final class DashboardFeed: Service, Sendable {
         for viewer in state.withLock({ Array($0.viewers.values) }) { viewer.yield(body) }
     }
 
-    /// What only a live event has: the current minute's provisional numbers, each partition's
+    /// What only a live event has: the next minute's provisional numbers, each partition's
     /// lag (from Kafka, when the dashboard can ask it) and ingest's refusals.
     private func addLiveParts(to dashboard: inout DashboardStatus, status: PipelineStatus, now: Instant) async {
         let rules = pipeline.rules
+        // The minute sealing waits for: the clock's own minute has barely any of its events
+        // stored yet (they arrive up to L later), this one nearly all.
         if now >= rules.windowStart, status.sealed.count < rules.bucketCount {
-            let elapsed = (now.milliseconds - rules.windowStart.milliseconds) / rules.bucket.wholeMilliseconds
-            let current = max(status.sealed.count, min(rules.bucketCount - 1, Int(elapsed)))
+            let current = status.sealed.count
             if let numbers = try? await store.provisionalNumbers(pipeline: pipeline.id, bucket: current, rules: rules) {
                 dashboard.setCurrent(numbers, rules: rules)
             }

@@ -92,7 +92,7 @@ enum DashboardPage {
     <div class="card"><div class="label">Sustained peak<span class="tag">INCOMPLETE</span></div><div class="value" id="sustained_peak">–</div><div class="note" id="sustained-note">most present through a whole period</div></div>
   </div>
   <div class="now" id="now" hidden>
-    <div class="head"><b>PROVISIONAL — NOT YET SEALED</b><span id="now-bucket"></span><span class="note" id="now-why"></span></div>
+    <div class="head"><b>PROVISIONAL — NOT YET SEALED</b><span>next to be sealed:</span><span id="now-bucket"></span><span class="note" id="now-why"></span></div>
     <div class="nums">
       <div><span>Qualified</span><i id="now-qualified">–</i></div><div><span>Unique</span><i id="now-unique">–</i></div>
       <div><span>Active</span><i id="now-active">–</i></div><div><span>Peak</span><i id="now-peak">–</i></div>

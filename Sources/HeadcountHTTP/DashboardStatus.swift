@@ -80,8 +80,8 @@ struct DashboardStatus: Encodable, Sendable {
         var incomplete: Bool
     }
 
-    /// The current minute as the stored contributions say now: provisional, not sealed,
-    /// never certified (events may still come; the seal waits for the watermark).
+    /// The minute being sealed next (the first not sealed yet) as the stored contributions say
+    /// now: provisional, never certified (events may still come; the seal waits for the watermark).
     struct Current: Encodable, Sendable {
         var bucket: Int
         var bucketStart: String
