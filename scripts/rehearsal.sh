@@ -57,12 +57,14 @@ logs=.data/logs
 rm -rf "$run"
 mkdir -p "$run" "$logs"
 pids=()
+last_seal=
 stop_all() {
     # Reverse order of start: the simulator first, PostgreSQL last.
     for (( i=${#pids[@]}-1; i>=0; i-- )); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     pids=()
     scripts/postgres.sh stop >/dev/null 2>&1 || true
+    [ -n "$last_seal" ] && echo "demo: everything stopped $(( $(date +%s) - last_seal )) s after the last seal" || true
 }
 trap 'stop_all' EXIT
 trap 'echo; echo "demo: interrupted, stopping everything it started"; exit 130' INT TERM
@@ -169,6 +171,7 @@ while :; do
     sleep 1
 done
 $tty && echo
+last_seal=$(psql -qtA "$DATABASE_URL" -c "SELECT extract(epoch FROM max(sealed_at))::bigint FROM headcount.snapshots WHERE pipeline = '$pipeline_id'")
 echo "demo: all $buckets minutes sealed after $(( $(date +%s) - started )) s"
 
 out=out/certificate
