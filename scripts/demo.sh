@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# The main job: the seed event end to end. Installs what is missing, starts the project's
-# PostgreSQL, builds Headcount (release), runs `headcount demo` (embedded development Kafka
-# cluster, 25,000 simulated teachers, the canonical adapter, workers, PostgreSQL, the batch
-# recount, 120 sealed snapshots, the certificate verified offline, the live dashboard) and
-# stops PostgreSQL. Extra arguments go to `headcount demo` (for example --participants 1000).
+# The main job: the seed event live. Installs what is missing, builds Headcount (release), then
+# runs the 25,000 teachers' webinar under a rehearsal clock (two hours in about three minutes)
+# as operations will run it: PostgreSQL, the development Kafka cluster, `ingest`, two worker
+# processes, the reporter, the dashboard and the simulator as separate processes, every minute
+# sealed while the event runs, the certificate written and verified offline, the certified
+# result printed beside the simulator's expected one (scripts/rehearsal.sh; its arguments, e.g.
+# --participants 1000, --speed 20, --via mix, --verbose, pass through).
 #
-#   scripts/demo.sh --live [ARGS…]   the seed event live under a rehearsal clock, through the
-#                                    ingest service (scripts/rehearsal.sh; work in progress)
+#   scripts/demo.sh --replay [ARGS…]   the same event replayed after the fact in one process
+#                                      (`headcount demo`: publish everything, consume, seal all
+#                                      120 minutes at the end, recount, verify); ARGS go to it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" = "--live" ]; then
-    shift
+if [ "${1:-}" != "--replay" ]; then
+    [ "${1:-}" = "--live" ] && shift
     exec scripts/rehearsal.sh "$@"
 fi
+shift
 
 scripts/setup.sh
 server="$(scripts/postgres.sh start)"

@@ -2,7 +2,8 @@
 # Installs what Headcount needs from Debian's packages, only when something is missing:
 # librdkafka (the Kafka client and its mock cluster), pkg-config (how SwiftPM finds it)
 # PostgreSQL 15, docker-compose to check the deployment file offline, headless Chromium
-# to render the certificate page, and wrk for the ingest benchmark's HTTP load. Safe to run again and again.
+# to render the certificate page and drive the dashboard's browser test, wrk for the ingest
+# benchmark's HTTP load, jq for the live demo. Safe to run again and again.
 set -euo pipefail
 
 need=()
@@ -16,6 +17,8 @@ command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Drives the HTTP load of `headcount bench ingest-http`.
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# The live demo's progress line reads JSON (the dashboard's status, the simulator's file).
+command -v jq >/dev/null 2>&1 || need+=(jq)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2

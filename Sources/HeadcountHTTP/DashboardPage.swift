@@ -1,7 +1,8 @@
 import Hummingbird
 
 /// The dashboard page: one self-contained HTML document (inline CSS, JS and SVG, nothing
-/// fetched from elsewhere) that polls `/api/status` every second and redraws.
+/// fetched from elsewhere) that listens to `/api/events` (server-sent events, one status per
+/// store read) and redraws; a browser without EventSource polls `/api/status` instead.
 ///
 /// The page writes data only through `textContent` and SVG attributes, never as HTML, so
 /// a pipeline title or a reason text cannot inject markup; the Content-Security-Policy
@@ -63,6 +64,15 @@ enum DashboardPage {
   .incomplete .tag { display:inline-block; }
   .incomplete .card { border-color:#f3b8b1; }
   #result { white-space:pre-line; }
+  .now { margin:14px 0 0; background:#fffaf0; border:1px dashed #e0a100; border-radius:10px; padding:10px 16px; }
+  .now .head { display:flex; gap:12px; align-items:baseline; flex-wrap:wrap; }
+  .now .head b { color:#8a5a00; letter-spacing:.04em; font-size:12px; }
+  .now .nums { display:grid; grid-template-columns:repeat(5,1fr); gap:14px; margin-top:6px; }
+  .now .nums span { display:block; color:var(--soft); font-size:12px; text-transform:uppercase; }
+  .now .nums i { font-style:normal; font-size:22px; font-weight:600; font-variant-numeric:tabular-nums; color:#6b4a00; }
+  .certified { color:var(--qualified); font-size:11px; font-weight:700; letter-spacing:.05em; margin-left:6px; }
+  table.lag td:last-child, table.lag td:nth-child(2) { text-align:right; }
+  .lagbad { color:var(--warn); font-weight:600; }
   footer { color:var(--soft); font-size:12.5px; margin-top:16px; }
   @media (max-width:900px) { .cards { grid-template-columns:repeat(2,1fr); } .grid { grid-template-columns:1fr; } }
 </style>
@@ -73,12 +83,21 @@ enum DashboardPage {
   <span class="pill" id="live">connecting…</span>
 </header>
 <main>
+  <h2>Last sealed minute <span class="certified">CERTIFIED · SIGNED</span></h2>
   <div class="cards" id="cards">
     <div class="card"><div class="label">Qualified<span class="tag">INCOMPLETE</span></div><div class="value" id="qualified">–</div><div class="note" id="qualified-note"></div></div>
     <div class="card"><div class="label">Unique<span class="tag">INCOMPLETE</span></div><div class="value" id="unique">–</div><div class="note">present at some time so far</div></div>
     <div class="card"><div class="label">Active<span class="tag">INCOMPLETE</span></div><div class="value" id="active">–</div><div class="note">present during the minute</div></div>
     <div class="card"><div class="label">Peak<span class="tag">INCOMPLETE</span></div><div class="value" id="peak">–</div><div class="note">most at once in the minute</div></div>
     <div class="card"><div class="label">Sustained peak<span class="tag">INCOMPLETE</span></div><div class="value" id="sustained_peak">–</div><div class="note" id="sustained-note">most present through a whole period</div></div>
+  </div>
+  <div class="now" id="now" hidden>
+    <div class="head"><b>PROVISIONAL — NOT YET SEALED</b><span>next to be sealed:</span><span id="now-bucket"></span><span class="note" id="now-why"></span></div>
+    <div class="nums">
+      <div><span>Qualified</span><i id="now-qualified">–</i></div><div><span>Unique</span><i id="now-unique">–</i></div>
+      <div><span>Active</span><i id="now-active">–</i></div><div><span>Peak</span><i id="now-peak">–</i></div>
+      <div><span>Sustained peak</span><i id="now-sustained_peak">–</i></div>
+    </div>
   </div>
   <div class="bar">
     <span>Last sealed: <b id="bucket">none yet</b></span>
@@ -108,13 +127,21 @@ enum DashboardPage {
         <tr><td>Dead letters</td><td id="dead">–</td></tr>
       </table>
       <table id="reasons"></table>
+      <h2 style="margin-top:14px">Ingest</h2>
+      <table>
+        <tr><td>Events accepted</td><td id="accepted">–</td></tr>
+        <tr><td>Refused requests</td><td id="refused">–</td></tr>
+      </table>
+      <table id="refusals"></table>
+      <h2 style="margin-top:14px">Kafka partitions</h2>
+      <table class="lag" id="partitions"><tr><td>–</td></tr></table>
       <h2 style="margin-top:14px">Chain head</h2>
       <div class="mono" id="head">–</div>
       <h2 style="margin-top:12px">Public key</h2>
       <div class="mono" id="key">–</div>
     </div>
   </div>
-  <footer id="footer">Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end plus the sustained period.</footer>
+  <footer id="footer">Sealed, signed snapshots are certified: a minute is sealed once the watermark has passed its end plus the sustained period. The current minute is provisional until then.</footer>
 </main>
 <script>
 "use strict";
@@ -125,7 +152,21 @@ const clock = iso => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit"
 const clockZone = iso => new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
 const day = iso => new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
 const SVG = "http://www.w3.org/2000/svg";
-let latest = null, failures = 0;
+let latest = null;
+
+// Numbers are shown formatted and kept raw in data-value, for scripts and tests.
+function setNumber(id, value) {
+  const node = $(id);
+  node.textContent = fmt(value);
+  if (value === undefined || value === null) delete node.dataset.value; else node.dataset.value = String(value);
+}
+
+function row(cells, className) {
+  const tr = document.createElement("tr");
+  for (const text of cells) { const td = document.createElement("td"); td.textContent = text; tr.append(td); }
+  if (className) tr.className = className;
+  return tr;
+}
 
 function el(name, attributes, text) {
   const node = document.createElementNS(SVG, name);
@@ -143,7 +184,7 @@ function drawChart(s) {
   const svg = $("chart"), W = svg.clientWidth || 800, H = 360, L = 58, R = 22, T = 12, B = 30;
   svg.replaceChildren();
   const total = s.pipeline.buckets_total, c = s.chart, n = c.unique.length;
-  const top = Math.max(10, ...c.unique, ...c.active);
+  const top = Math.max(10, ...c.unique, ...c.active, s.current ? s.current.unique : 0);
   const step = niceStep(top), ymax = Math.ceil(top / step) * step;
   const x = m => L + (W - L - R) * m / total, y = v => T + (H - T - B) * (1 - v / ymax);
   for (let v = 0; v <= ymax; v += step) {
@@ -176,6 +217,13 @@ function drawChart(s) {
     svg.append(el("polyline", { points, fill: "none", stroke: color, "stroke-width": width, "stroke-dasharray": dash, "stroke-linejoin": "round" }));
   }
   for (const m of c.amended) svg.append(el("path", { d: `M${x(m + 0.5) - 5},${T} h10 l-5,8 z`, fill: "var(--amend)" }));
+  // The current minute, provisional: hollow markers, never part of the certified lines.
+  if (s.current) {
+    const m = s.current.bucket + 0.5;
+    for (const [key, color] of [["unique", "var(--unique)"], ["active", "var(--active)"], ["peak", "var(--peak)"]])
+      svg.append(el("circle", { cx: x(m), cy: y(Math.min(ymax, s.current[key])), r: 4, fill: "#fff", stroke: color, "stroke-width": 2 }));
+    svg.append(el("text", { x: Math.min(x(m) + 8, W - R - 70), y: y(Math.min(ymax, s.current.unique)) - 8 }, "provisional"));
+  }
 }
 
 function render(s) {
@@ -184,13 +232,31 @@ function render(s) {
   $("title").textContent = p.title;
   $("window").textContent = `${p.id} · ${day(p.window_start)}, ${time(p.window_start)} – ${time(p.window_end)} · one snapshot per ${p.bucket_seconds} s`;
   const last = s.last;
-  for (const key of ["qualified", "unique", "active", "peak", "sustained_peak"]) $(key).textContent = last ? fmt(last[key]) : "–";
+  for (const key of ["qualified", "unique", "active", "peak", "sustained_peak"]) setNumber(key, last ? last[key] : null);
+  $("bucket").dataset.value = last ? String(last.bucket) : "";
+  const now = s.current;
+  $("now").hidden = !now;
+  if (now) {
+    $("now-bucket").textContent = `minute ${now.bucket + 1}, ${time(now.bucket_start)} – ${time(now.bucket_end)}`;
+    $("now-bucket").dataset.value = String(now.bucket);
+    $("now-why").textContent = "as stored so far; sealed once the watermark passes its end" + (s.watermark ? ` (watermark ${clock(s.watermark)})` : "");
+    for (const key of ["qualified", "unique", "active", "peak", "sustained_peak"]) setNumber(`now-${key}`, now[key]);
+  }
+  const g = s.ingest;
+  setNumber("accepted", g ? g.events_accepted : null);
+  const refusals = g ? Object.entries(g.refusals_by_reason) : [];
+  $("refused").textContent = !g ? (s.ingest_error || "not connected to ingest") : refusals.length ? fmt(refusals.reduce((a, [, n]) => a + n, 0)) : "none";
+  $("refusals").replaceChildren(...refusals.sort().map(([reason, count]) => row([`  · ${reason.replaceAll("_", " ")}`, fmt(count)])));
+  const parts = s.partitions || [];
+  $("partitions").replaceChildren(row(["partition", "stored offset", "lag"]),
+    ...parts.map(p => row([String(p.partition), fmt(p.stored_next_offset), p.lag === null || p.lag === undefined ? "–" : fmt(p.lag)], p.lag > 1000 ? "lagbad" : "")));
+  if (s.lag_error) $("partitions").append(row([s.lag_error]));
   $("sustained-note").textContent = `most present through a whole ${p.sustained_peak_milliseconds / 1000} s`;
   $("qualified-note").textContent = p.minimum_presence_seconds > 0 ? `present at least ${Math.round(p.minimum_presence_seconds / 60)} min` : "present at some time";
   $("bucket").textContent = last ? `minute ${last.bucket + 1}, ${time(last.bucket_start)} – ${time(last.bucket_end)}` : "none yet";
   // An incomplete bucket's numbers never stand alone: every card carries the flag.
   $("cards").className = last && last.incomplete ? "cards incomplete" : "cards";
-  $("sealed").textContent = fmt(s.sealed_buckets);
+  setNumber("sealed", s.sealed_buckets);
   $("total").textContent = fmt(p.buckets_total);
   $("progress").style.width = `${100 * s.sealed_buckets / p.buckets_total}%`;
   // A replayed or finished event's watermark lies past the window: say so rather than
@@ -220,6 +286,7 @@ function render(s) {
     row.append(a, b); return row;
   }));
   $("head").textContent = i.head_hash || "nothing sealed yet";
+  $("head").dataset.value = i.head_hash || "";
   $("key").textContent = i.public_key || "stored with the first seal";
   const warnings = [];
   if (i.retention_gaps) warnings.push(`Retention gaps: ${i.retention_gaps}. Every bucket is flagged incomplete in the certificate.`);
@@ -227,28 +294,36 @@ function render(s) {
   if (s.error) warnings.push(s.error);
   $("warning").hidden = !warnings.length;
   $("warning").replaceChildren(...warnings.map(text => { const d = document.createElement("div"); const b = document.createElement("b"); b.textContent = "⚠ "; d.append(b, text); return d; }));
-  $("footer").textContent = `Only sealed, signed snapshots are shown: a minute appears once the watermark has passed its end plus ${p.sustained_peak_milliseconds / 1000} s (the sustained period). Numbers read at ${clock(s.read_at)}` +
+  $("footer").textContent = `Sealed, signed snapshots are certified: a minute is sealed once the watermark has passed its end plus ${p.sustained_peak_milliseconds / 1000} s (the sustained period); the current minute is provisional until then. Numbers read at ${clock(s.read_at)}` +
     (t ? `; events counted at ${clock(t.read_at)}.` : ".");
   drawChart(s);
+}
+
+function show(status, connected) {
+  if (status.pipeline) { latest = status; render(status); }
+  $("live").className = status.error || !connected ? "pill stale" : "pill live";
+  $("live").textContent = status.error ? "database unreachable" : connected ? "live" : "connection lost, retrying";
+}
+
+// Pushed by the server: one message per read of the store, the same for every viewer.
+function listen() {
+  const source = new EventSource("api/events");
+  source.addEventListener("status", message => show(JSON.parse(message.data), true));
+  source.onerror = () => { if (latest) show(latest, false); else { $("live").className = "pill stale"; $("live").textContent = "connection lost, retrying"; } };
 }
 
 async function poll() {
   try {
     const response = await fetch("api/status", { cache: "no-store" });
-    const status = await response.json();
-    if (status.pipeline) { latest = status; render(status); }
-    failures = status.error ? failures + 1 : 0;
-    $("live").className = status.error ? "pill stale" : "pill live";
-    $("live").textContent = status.error ? "database unreachable" : "live";
+    show(await response.json(), true);
   } catch (e) {
-    failures += 1;
     $("live").className = "pill stale";
     $("live").textContent = "connection lost, retrying";
   }
   setTimeout(poll, 1000);
 }
 window.addEventListener("resize", () => latest && drawChart(latest));
-poll();
+if (window.EventSource) listen(); else poll();
 </script>
 </body>
 </html>

@@ -80,8 +80,39 @@ struct DashboardStatus: Encodable, Sendable {
         var incomplete: Bool
     }
 
+    /// The minute being sealed next (the first not sealed yet) as the stored contributions say
+    /// now: provisional, never certified (events may still come; the seal waits for the watermark).
+    struct Current: Encodable, Sendable {
+        var bucket: Int
+        var bucketStart: String
+        var bucketEnd: String
+        var active: Int
+        var peak: Int
+        var sustainedPeak: Int
+        var unique: Int
+        var qualified: Int
+        /// Always true: says so to every reader of the JSON.
+        var provisional = true
+    }
+
+    /// One Kafka partition: what is stored of it and, when Kafka could be asked, its lag.
+    struct Partition: Encodable, Sendable {
+        var partition: Int32
+        var storedNextOffset: Int64
+        var highWatermark: Int64?
+        /// Messages Kafka holds that are not stored yet; nil when Kafka was not asked.
+        var lag: Int64?
+        var maxEventAt: String?
+        var updatedAt: String
+    }
+
     var pipeline: PipelineInfo
     var readAt: String
+    var current: Current?
+    var partitions: [Partition] = []
+    var lagError: String?
+    var ingest: IngestCounts?
+    var ingestError: String?
     /// The reporter's watermark as of its last round; nil before its first round, or while
     /// some partition has held sealing from the start.
     var watermark: String?
@@ -158,6 +189,26 @@ struct DashboardStatus: Encodable, Sendable {
             if bucket.amendments > 0 { chart.amended.append(n.bucket) }
         }
         return chart
+    }
+
+    mutating func setCurrent(_ numbers: BucketNumbers, rules: CountingRules) {
+        current = Current(
+            bucket: numbers.bucket, bucketStart: numbers.bucketStart.rfc3339, bucketEnd: rules.bucketEnd(numbers.bucket).rfc3339,
+            active: numbers.active, peak: numbers.peak, sustainedPeak: numbers.sustainedPeak, unique: numbers.unique,
+            qualified: numbers.qualified)
+    }
+
+    mutating func setPartitions(_ stored: [PartitionActivity], highWatermarks: [Int32: Int64]?) {
+        let byPartition = Dictionary(stored.map { ($0.partition, $0) }, uniquingKeysWith: { a, _ in a })
+        let all = Set(byPartition.keys).union(highWatermarks?.keys ?? [:].keys).sorted()
+        partitions = all.map { partition in
+            let row = byPartition[partition]
+            let high = highWatermarks?[partition]
+            return Partition(
+                partition: partition, storedNextOffset: row?.nextOffset ?? 0, highWatermark: high,
+                lag: high.map { max(0, $0 - (row?.nextOffset ?? 0)) }, maxEventAt: row?.maxEventAt?.rfc3339,
+                updatedAt: (row?.updatedAt ?? Instant(milliseconds: 0)).rfc3339)
+        }
     }
 
     /// A status with nothing but an error, before any read succeeded.

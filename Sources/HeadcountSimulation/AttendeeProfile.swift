@@ -1,3 +1,5 @@
+import HeadcountCore
+
 /// How simulated attendees behave; every share is a probability in [0, 1].
 ///
 /// The defaults (`standard`) describe teachers joining a two-hour webinar from laptops and
@@ -28,6 +30,16 @@ public struct AttendeeProfile: Sendable, Hashable {
     public var heartbeatPeriod: Duration = .seconds(30)
     /// Heartbeats arrive up to this many milliseconds off their schedule; default 40.
     public var heartbeatJitterMilliseconds: Int64 = 40
+    /// When set, connections that send no heartbeats of their own (platform clients) are
+    /// confirmed this often, as a platform that reports its live participants does; default
+    /// nil (no confirmations, the replay's story).
+    ///
+    /// Why a live rehearsal needs it under `rules.heartbeatTimeout` H: a connection silent for
+    /// H counts as gone until more news comes (COUNTING.md section 2), and its leave an hour
+    /// later reopens its presence across every minute sealed in between, so each such leave
+    /// amends sealed minutes although it arrived on time. `keepAliveFor(rules:)` gives the
+    /// longest period a live seal absorbs.
+    public var keepAlivePeriod: Duration?
     /// Of heartbeat sessions, those whose join never arrives; default 0.1.
     public var heartbeatOnlyShare = 0.1
     /// Final leaves that never arrive (crashed app, closed lid); default 0.05.
@@ -45,4 +57,18 @@ public struct AttendeeProfile: Sendable, Hashable {
 
     /// The defaults above.
     public static let standard = AttendeeProfile()
+
+    /// The longest silence between two pieces of news of one connection that a live seal
+    /// absorbs, with half the margin kept: H + (L − jitter) / 2, nil when H is unset.
+    ///
+    /// A bucket is sealed only once every partition's stored event time is L past it, and
+    /// events arrive at most `arrivalJitter` after their moment, so news not stored yet is at
+    /// least L − jitter after the sealing frontier; a connection last heard of at n counts
+    /// until n + H. Silences up to H + L − jitter therefore never leave a sealed minute
+    /// without a presence that later news proves.
+    public static func keepAliveFor(rules: CountingRules, arrivalJitter: Duration) -> Duration? {
+        guard let timeout = rules.heartbeatTimeout else { return nil }
+        let slack = max(0, rules.allowedLateness.wholeMilliseconds - arrivalJitter.wholeMilliseconds)
+        return .milliseconds(max(1_000, timeout.wholeMilliseconds + slack / 2))
+    }
 }

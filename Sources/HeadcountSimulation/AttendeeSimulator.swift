@@ -133,8 +133,9 @@ struct AttendeeWriter {
     private mutating func writeConnection(session: String, from: Int64, to: Int64, sendsLeave: Bool) {
         let heartbeats = rng.chance(profile.heartbeatSessionShare)
         if !(heartbeats && rng.chance(profile.heartbeatOnlyShare)) { emit(.join, session: session, at: from) }
-        if heartbeats {
-            let period = profile.heartbeatPeriod.wholeMilliseconds
+        // Without a period there are no draws here, so the standard story stays as it was.
+        if let period = heartbeats ? profile.heartbeatPeriod : profile.keepAlivePeriod {
+            let period = period.wholeMilliseconds
             let jitter = profile.heartbeatJitterMilliseconds
             var beat = from + period
             while beat < to {

@@ -2,6 +2,7 @@ import HeadcountAdapters
 import HeadcountClient
 import HeadcountCore
 import HeadcountPipeline
+import HeadcountSimulation
 
 /// `--via canonical`: the canonical route of `headcount ingest`, through `HeadcountClient`
 /// (the integrators' library: its validation and pseudonymisation, its retries on 503).
@@ -21,39 +22,19 @@ struct CanonicalDeliverySink: DeliverySink {
         client = HeadcountClient(baseURL: url, pipeline: pipeline, token: String(decoding: secret, as: UTF8.self), pseudonymKey: key)
     }
 
-    /// The simulated teacher's e-mail address: one mailbox per participant, whatever the device.
-    static func email(of participant: String) -> String { participant + "@teachers.example" }
+    /// Requests in flight at once: a platform delivers many webhooks concurrently too.
+    var concurrentRequests: Int { 16 }
+    /// Deliveries per request at most: about 250 KB, well under the 1 MiB body limit.
+    var deliveriesPerRequest: Int { 1_000 }
 
-    func translate(_ events: [Event]) throws -> [Event] {
-        try events.map { event in
-            try client.event(
-                id: event.id, type: event.type, identity: Self.email(of: event.participant), session: event.session,
+    func prepare(_ deliveries: ArraySlice<ScheduledDelivery>) throws -> PreparedDeliveries {
+        let events = try deliveries.map { delivery in
+            let event = delivery.event
+            return try client.event(
+                id: event.id, type: event.type, identity: WebhookWriter.email(of: event.participant), session: event.session,
                 at: event.at, source: event.source)
         }
-    }
-
-    /// Requests in flight at once: a platform delivers many webhooks concurrently too.
-    static let concurrentRequests = 8
-    /// Events per request: about 250 KB, well under the 1 MiB body limit.
-    static let eventsPerRequest = 1_000
-
-    func send(_ events: [Event]) async throws {
-        let requests = stride(from: 0, to: events.count, by: Self.eventsPerRequest).map {
-            Array(events[$0..<min(events.count, $0 + Self.eventsPerRequest)])
-        }
-        // Per participant the order still holds: a first delivery and its repeats are
-        // seconds of event time apart, so never in the same round of requests.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = requests.makeIterator()
-            for _ in 0..<Self.concurrentRequests {
-                guard let request = next.next() else { break }
-                group.addTask { _ = try await client.publish(request) }
-            }
-            while try await group.next() != nil {
-                guard let request = next.next() else { continue }
-                group.addTask { _ = try await client.publish(request) }
-            }
-        }
+        return PreparedDeliveries(events: events) { [client] in _ = try await client.publish(events) }
     }
 
     func close() async throws {}

@@ -109,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
             onListening: { port in print("demo: live dashboard at http://127.0.0.1:\(port)/ (served until the demo ends)") })
         // In a service group of its own so that it ends by graceful shutdown, as under
         // SIGTERM, rather than by cancellation.
-        let services = ServiceGroup(services: [dashboard], logger: logger)
+        let services = ServiceGroup(services: dashboard.services, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             do {

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import HeadcountCertificate
 import HeadcountCore
@@ -58,7 +59,7 @@ struct DashboardTests {
                 pipeline: Self.pipeline, store: store, configuration: configuration, logger: Self.logger,
                 onListening: { port in listening.yield(port) })
             // In a service group, stopped by graceful shutdown as SIGTERM would.
-            let services = ServiceGroup(services: [dashboard], logger: Self.logger)
+            let services = ServiceGroup(services: dashboard.services, logger: Self.logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await services.run() }
                 defer { group.cancelAll() }
@@ -114,13 +115,84 @@ struct DashboardTests {
     @Test("a database with nothing sealed yet is shown as such, not as zeros")
     func empty() async throws {
         try await TestDatabase.withStore { store, _ in
-            let dashboard = DashboardServer(pipeline: Self.pipeline, store: store, logger: Self.logger)
-            await dashboard.refresh()
-            let body = try #require(dashboard.currentBody)
+            let feed = DashboardFeed(pipeline: Self.pipeline, store: store, logger: Self.logger)
+            await feed.refresh()
+            let body = try #require(feed.currentBody)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
             #expect(json["last"] == nil && json["result"] == nil)
             #expect(json["sealed_buckets"] as? Int == 0)
             #expect((json["pipeline"] as? [String: Any])?["buckets_total"] as? Int == 60)
+        }
+    }
+
+    @Test("one read of the store reaches every viewer's event stream; shutdown ends the streams")
+    func fanOut() async throws {
+        try await TestDatabase.withStore { store, _ in
+            var configuration = DashboardConfiguration()
+            configuration.refreshInterval = .milliseconds(50)
+            let feed = DashboardFeed(pipeline: Self.pipeline, store: store, configuration: configuration, logger: Self.logger)
+            let early = feed.subscribe()
+            await feed.refresh()
+            // A viewer who comes later gets the latest status at once.
+            let late = feed.subscribe()
+            #expect(feed.viewerCount == 2)
+            var first = early.makeAsyncIterator(), second = late.makeAsyncIterator()
+            let a = try #require(await first.next()), b = try #require(await second.next())
+            #expect(a == b && a == feed.currentBody)
+            let services = ServiceGroup(services: [feed], logger: Self.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                // Both streams get the next read too: one reader, every viewer.
+                let next = (await first.next(), await second.next())
+                #expect(next.0 != nil && next.1 != nil)
+                await services.triggerGracefulShutdown()
+                try await group.next()
+            }
+            while await first.next() != nil {}
+            while await second.next() != nil {}
+            #expect(feed.viewerCount == 0)
+            let after = feed.subscribe()
+            var iterator = after.makeAsyncIterator()
+            #expect(await iterator.next() == nil, "a stopped feed ends a new viewer's stream at once")
+        }
+    }
+
+    @Test("/api/events streams the status as server-sent events")
+    func eventStream() async throws {
+        try await TestDatabase.withStore { store, _ in
+            var configuration = DashboardConfiguration()
+            configuration.port = 0
+            configuration.refreshInterval = .milliseconds(50)
+            let (ports, listening) = AsyncStream<Int>.makeStream()
+            let dashboard = DashboardServer(
+                pipeline: Self.pipeline, store: store, configuration: configuration, logger: Self.logger,
+                onListening: { port in listening.yield(port) })
+            let services = ServiceGroup(services: dashboard.services, logger: Self.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                defer { group.cancelAll() }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/events"), timeout: .seconds(30))
+                #expect(response.headers.first(name: "Content-Type") == "text/event-stream")
+                var statuses = 0
+                var text = ""
+                for try await chunk in response.body {
+                    text += String(buffer: chunk)
+                    while let end = text.range(of: "\n\n") {
+                        let message = text[..<end.lowerBound]
+                        text = String(text[end.upperBound...])
+                        guard let data = message.split(separator: "\n").first(where: { $0.hasPrefix("data: ") }) else { continue }
+                        let json = try JSONSerialization.jsonObject(with: Data(data.dropFirst(6).utf8)) as? [String: Any]
+                        #expect(json?["sealed_buckets"] as? Int == 0)
+                        statuses += 1
+                    }
+                    if statuses >= 2 { break }
+                }
+                #expect(statuses == 2, "one status per read, pushed")
+                await services.triggerGracefulShutdown()
+                try await group.next()
+            }
         }
     }
 
