@@ -18,7 +18,9 @@ extension PresenceKeeper {
     /// - Throws: `.fenced` when the store has moved a partition past the batch's offsets
     ///   (the commit would be fenced too); any error of the store.
     func store(_ polled: EventBatch, in store: EventStore, owned: Set<Int32>, logger: Logger) async throws(StoreError) -> BatchOutcome {
-        keepOnly(owned)
+        // A partition revoked while this batch was in flight stays loaded for it: the batch may
+        // still commit it (the fence decides), and the next batch forgets it.
+        keepOnly(owned.union(polled.progress.map(\.partition)))
         let stale = self.stale(polled.progress)
         if !stale.isEmpty {
             let contents = try await store.partitionContents(pipeline: polled.pipeline, topic: polled.topic, partitions: stale)

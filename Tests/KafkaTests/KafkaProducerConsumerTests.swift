@@ -95,6 +95,8 @@ extension KafkaIntegrationTests {
             try await consumer.resume([partition])
             let resumed = try await consume(consumer, count: 30)
             #expect(resumed.messages.map(\.offset) == Array(50..<80))
+            // The fetch that brought them reported the high watermark: no broker round trip.
+            #expect(try await consumer.cachedHighWatermark(for: partition) == 80)
 
             try await consumer.seek(partition, to: KafkaOffset(10))
             let replay = try await consume(consumer, count: 70)
