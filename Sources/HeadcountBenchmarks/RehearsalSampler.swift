@@ -135,7 +135,7 @@ final class RehearsalSampler: Sendable {
         let steadyRate = steady.count >= 2
             ? Double(steady.last!.stored - steady.first!.stored) / (steady.last!.wallSeconds - steady.first!.wallSeconds) : 0
         return """
-            bench rehearsal: \(thousands(participants)) participants, \(thousands(events)) events published in \(String(format: "%.0f", done)) s, all stored after \(String(format: "%.0f", last.wallSeconds)) s
+            bench rehearsal summary: \(thousands(participants)) participants, \(thousands(events)) events published in \(String(format: "%.0f", done)) s, all stored after \(String(format: "%.0f", last.wallSeconds)) s
               sustained: \(thousands(Double(storedWhenDone) / max(1, done))) events/s stored while publishing; \(thousands(steadyRate)) events/s in the heartbeat steady state
               lag: max \(thousands(Int(loading.map(\.lag).max() ?? 0))) messages (worst partition \(thousands(Int(loading.map(\.maximumPartitionLag).max() ?? 0)))), \
             at the end of publishing \(thousands(Int(loading.last?.lag ?? 0))); trend in the steady state \(String(format: "%+.1f", slope)) messages/s (\(slope > 50 ? "GROWING" : "not growing"))

@@ -79,6 +79,7 @@ public final class Reporter: Service, Sendable {
         do {
             try await standBy(on: connection, stopping: stopping)
             let lockTaken = ContinuousClock.now
+            var firstRound = true
             var keyStored = try await checkPublicKey(on: connection)
             var sealer = Sealer(configuration: configuration)
             while !stopping(), !Task.isCancelled {
@@ -91,7 +92,15 @@ public final class Reporter: Service, Sendable {
                 let outcome = try await round(on: connection, sealer: sealer, fence: fence, kafka: kafka, storingKey: !keyStored)
                 keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
-                record(outcome.0, sealer: sealer, took: ContinuousClock.now - started, sinceLock: ContinuousClock.now - lockTaken)
+                let took = ContinuousClock.now - started
+                if firstRound {
+                    // What a standby taking over pays once (it loads the tally and the qualified set).
+                    logger.info("first round after taking the lock", metadata: [
+                        "roundMilliseconds": "\(took.wholeMilliseconds)", "sealed": "\(outcome.0.sealed.count)",
+                    ])
+                    firstRound = false
+                }
+                record(outcome.0, sealer: sealer, took: took, sinceLock: ContinuousClock.now - lockTaken)
                 logger.debug("sealing round done")
                 try? await Task.sleep(for: configuration.roundInterval)
             }

@@ -32,6 +32,8 @@ struct PartitionStarter {
             do {
                 stored = try await store.storedOffsets(pipeline: pipeline, topic: topic)
             } catch {
+                // Cancelled (the consumer stops): not a database problem to report.
+                if Task.isCancelled { return }
                 logger.error("cannot read stored offsets; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
                 guard (try? await Task.sleep(for: delay)) != nil else { return }
                 delay = min(delay * 2, maximumRetryDelay)

@@ -74,10 +74,10 @@ struct StatusTests {
             // round began after the last event was stored, so wait for two more rounds than then.
             var roundsWhenStored: Int?
             let arguments = ["status", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", Self.text(url), "--json"]
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                // On a failed expectation below, the services must stop too, or the group waits forever.
-                defer { tasks.cancelAll() }
+            // Not a child task: if a wait below fails and the services ignored cancellation, the
+            // test must fail with that wait's message instead of waiting for them forever.
+            let services = Task { try await group.run() }
+            do {
                 do { try await Eventually.until("every event and the dead letter stored, each partition owned", timeout: .seconds(90), interval: .milliseconds(100)) {
                     let stored = try await store.eventCount(pipeline: pipeline.id)
                     let dead = try await store.deadLetterCount(pipeline: pipeline.id)
@@ -101,7 +101,18 @@ struct StatusTests {
                 #expect(json["unowned_partitions"] as? [Int] == [])
                 #expect(json["total_lag"] as? Int == 0)
                 await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
+                try await services.value
+            } catch {
+                services.cancel()
+                do {
+                    try await waitUntil("the worker and the reporter stop after the failure", timeout: .seconds(30)) {
+                        worker.consumersRunning == 0 && reporter.status.role == .stopped
+                    }
+                    _ = await services.result
+                } catch {
+                    Issue.record("\(error): left running")
+                }
+                throw error
             }
 
             // Stopped gracefully: the rows are gone. Three more messages that nobody stores are lag.
@@ -116,6 +127,17 @@ struct StatusTests {
             #expect(behind.reduce(0) { $0 + ($1["lag"] as? Int ?? 0) } == 3, "the partitions with unstored messages hold the watermark")
             #expect(behind.allSatisfy { $0["holds_watermark"] as? Bool == true })
             #expect((json["problems"] as? [String])?.contains { $0.contains("no live worker owns") } == true)
+
+            // Under a rehearsal clock `status` judges on that clock, as the reporter does: the
+            // report is read at the clock's time (anchored now, speed 1), not the wall's.
+            let rehearsal = try await Self.status(arguments + ["--clock", "rehearsal:2025-09-20T02:10:00Z@1"], expecting: 0)
+            let readAt = try #require((rehearsal["read_at"] as? String).flatMap { Instant(rfc3339: $0) })
+            let start = try #require(Instant(rfc3339: "2025-09-20T02:10:00Z"))
+            #expect(readAt >= start && readAt < start + .seconds(60), "read at \(readAt.rfc3339) on the rehearsal clock")
+            let badClock = try HeadcountProcess(arguments + ["--clock", "rehearsal:yesterday@1"], capturingStandardError: true)
+            let (badStatus, _) = try await badClock.wait(timeout: .seconds(60))
+            #expect(badStatus == 64, "a bad --clock is a usage error")
+            #expect(badClock.standardError.contains("--clock"), "the message names the option: \(badClock.standardError)")
 
             // Kafka unreachable: the store's part is still printed, and the exit status says so.
             let closed = try Self.closedPort()

@@ -76,4 +76,33 @@ struct WorkerShutdownTests {
             #expect(Set(stored.map(\.id)).count == stored.count, "nothing stored twice")
         }
     }
+
+    /// When the worker is cancelled: before the group gave it partitions, while they start,
+    /// and once everything is stored and it only polls (where a failed wait in StatusTests
+    /// cancels it).
+    enum Moment: String, CaseIterable, Sendable { case atOnce, whileStarting, whenIdle }
+
+    @Test("cancelled at any moment (at once, while partitions start, idle), every consumer stops and run() returns", arguments: Moment.allCases)
+    func cancellationAnyMoment(moment: Moment) async throws {
+        try await Self.withPublishedTopic("cancel-\(moment.rawValue)-test") { store, pipeline, cluster, events in
+            var configuration = WorkerOutageTests.configuration(pipeline, cluster, batch: 1_000)
+            configuration.concurrency = 2
+            configuration.pollTimeout = .milliseconds(100)
+            let worker = Worker(configuration: configuration, store: store, logger: Support.logger)
+            let running = Task { try await worker.run() }
+            switch moment {
+            case .atOnce: break
+            case .whileStarting: try await waitUntil("a partition assigned", timeout: .seconds(60)) { !worker.ownedPartitions.isEmpty }
+            case .whenIdle:
+                try await waitUntil("every event processed", timeout: .seconds(90)) {
+                    Support.processed(worker.statistics.snapshot) == events.count
+                }
+            }
+            running.cancel()
+            // Not `await running.result` first: if the worker ignored the cancellation, the
+            // test must fail here, not hang (the task is then left behind).
+            try await waitUntil("run() ends after cancellation \(moment.rawValue)", timeout: .seconds(20)) { worker.consumersRunning == 0 }
+            _ = await running.result
+        }
+    }
 }
