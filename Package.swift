@@ -136,7 +136,6 @@ let package = Package(
             name: "HeadcountStore",
             dependencies: [
                 "HeadcountCore",
-                "HeadcountPipeline",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -177,7 +176,6 @@ let package = Package(
                 "HeadcountCertificate",
                 // Only for the topic's high watermarks (KafkaHighWatermarkSource).
                 "Kafka",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -219,6 +217,46 @@ let package = Package(
             dependencies: ["HeadcountCore", "HeadcountPipeline", "HeadcountStore", "HeadcountReporter"],
             swiftSettings: strict
         ),
+        // What every command shares on its command line: pipeline, brokers, database, logging, clock.
+        .target(
+            name: "HeadcountCommandLine",
+            dependencies: [
+                "HeadcountCore",
+                "HeadcountPipeline",
+                "HeadcountStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // `headcount bench …`: benchmarks reporting ratios against limits measured in the same run.
+        .target(
+            name: "HeadcountBenchmarks",
+            dependencies: [
+                "HeadcountAdapters",
+                "HeadcountPublisher",
+                "HeadcountCertificate",
+                "HeadcountCommandLine",
+                "HeadcountCore",
+                "HeadcountIngest",
+                "HeadcountPipeline",
+                "HeadcountReporter",
+                "HeadcountSimulation",
+                "HeadcountStore",
+                "HeadcountWorker",
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The thin executable: parses arguments and wires services together.
         .executableTarget(
             name: "headcount",
@@ -226,6 +264,8 @@ let package = Package(
                 "HeadcountCore",
                 "HeadcountPipeline",
                 "HeadcountAdapters",
+                "HeadcountBenchmarks",
+                "HeadcountCommandLine",
                 "HeadcountPublisher",
                 "HeadcountIngest",
                 "HeadcountClient",
@@ -238,22 +278,17 @@ let package = Package(
                 "HeadcountWorker",
                 "Kafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
 
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "HeadcountTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -272,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeadcountStoreTests",
-            dependencies: ["HeadcountStore", "HeadcountCore", "HeadcountPipeline", "HeadcountTestSupport"],
+            dependencies: ["HeadcountStore", "HeadcountCore", "HeadcountTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -302,7 +337,7 @@ let package = Package(
             name: "HeadcountHTTPTests",
             dependencies: [
                 "HeadcountHTTP", "HeadcountTestSupport", "HeadcountStore", "HeadcountCore", "HeadcountPipeline",
-                "HeadcountCertificate", "HeadcountReporter",
+                "HeadcountCertificate",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -326,11 +361,9 @@ let package = Package(
                 "HeadcountTestSupport", "HeadcountCertificate",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -78,6 +78,7 @@ public final class Reporter: Service, Sendable {
         let connection = try await SealingConnection.open(url: url, watchdog: configuration.watchdog, logger: logger)
         do {
             try await standBy(on: connection, stopping: stopping)
+            let lockTaken = ContinuousClock.now
             var keyStored = try await checkPublicKey(on: connection)
             var sealer = Sealer(configuration: configuration)
             while !stopping(), !Task.isCancelled {
@@ -90,7 +91,7 @@ public final class Reporter: Service, Sendable {
                 let outcome = try await round(on: connection, sealer: sealer, fence: fence, kafka: kafka, storingKey: !keyStored)
                 keyStored = keyStored || (outcome.1.chain?.nextBucket ?? 0) > 0
                 sealer = outcome.1
-                record(outcome.0, sealer: sealer, took: ContinuousClock.now - started)
+                record(outcome.0, sealer: sealer, took: ContinuousClock.now - started, sinceLock: ContinuousClock.now - lockTaken)
                 logger.debug("sealing round done")
                 try? await Task.sleep(for: configuration.roundInterval)
             }
@@ -146,7 +147,7 @@ public final class Reporter: Service, Sendable {
         }
     }
 
-    private func record(_ outcome: Sealer.Outcome, sealer: Sealer, took: Duration) {
+    private func record(_ outcome: Sealer.Outcome, sealer: Sealer, took: Duration, sinceLock: Duration) {
         let holding = outcome.reading.holding
         let before = state.withLock { status in
             defer {
@@ -170,7 +171,12 @@ public final class Reporter: Service, Sendable {
             status.lastRound = took
         }
         if let last = outcome.sealed.last {
-            logger.info("sealed", metadata: ["buckets": "\(outcome.sealed.first!)…\(last)", "watermark": "\(outcome.watermark.map(\.rfc3339) ?? "none")"])
+            // The round began by reading Kafka, which fixed the watermark that let these buckets
+            // seal: its duration is the seal latency after the watermark (the rehearsal reads it).
+            logger.info("sealed", metadata: [
+                "buckets": "\(outcome.sealed.first!)…\(last)", "watermark": "\(outcome.watermark.map(\.rfc3339) ?? "none")",
+                "roundMilliseconds": "\(took.wholeMilliseconds)", "sinceLockMilliseconds": "\(sinceLock.wholeMilliseconds)",
+            ])
         }
         if !outcome.amended.isEmpty {
             logger.notice("late events amended sealed buckets", metadata: ["buckets": "\(outcome.amended)"])

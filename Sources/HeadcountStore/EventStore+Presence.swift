@@ -91,23 +91,72 @@ extension EventStore {
     /// assigned those partitions rebuilds its participants' state exactly.
     public func events(pipeline: String, partitions: [Int32]) async throws(StoreError) -> [PositionedEvent] {
         do {
-            var events: [PositionedEvent] = []
-            let rows = try await client.query(
-                """
-                SELECT id, type, participant, session, (extract(epoch FROM at) * 1000)::bigint, source, kafka_partition, kafka_offset
-                FROM headcount.events WHERE pipeline = \(pipeline) AND kafka_partition = ANY(\(partitions)::int[])
-                ORDER BY kafka_partition, kafka_offset
-                """, logger: logger)
-            for try await (id, type, participant, session, at, source, partition, offset)
-                in rows.decode((String, String, String, String, Int64, String, Int32, Int64).self) {
-                let event = Event(
-                    id: id, pipeline: pipeline, type: EventType(rawValue: type) ?? .heartbeat,
-                    participant: participant, session: session, at: Instant(milliseconds: at), source: source)
-                events.append(PositionedEvent(event: event, partition: partition, offset: offset))
+            return try await client.withConnection { connection in
+                try await self.events(pipeline: pipeline, partitions: partitions, on: connection)
             }
-            return events
         } catch {
             throw StoreError.wrapping(error, while: "reading events of partitions")
         }
     }
+
+    /// The stored events of some partitions and their stored next offsets, read in one
+    /// snapshot: the events are exactly those of the batches up to these offsets.
+    ///
+    /// A worker's counting engine must hold a partition's stored events as of the offset its
+    /// next batch continues from; read apart, a batch another worker commits in between
+    /// would be in one and not the other.
+    public func partitionContents(pipeline: String, topic: String, partitions: [Int32]) async throws(StoreError) -> PartitionContents {
+        do {
+            let options = TransactionOptions(purpose: "reading the stored state of partitions", pipeline: pipeline, isolation: .repeatableRead, readOnly: true)
+            return try await withTransaction(options) { connection in
+                var contents = PartitionContents()
+                let rows = try await connection.query(
+                    """
+                    SELECT kafka_partition, next_offset FROM headcount.partition_progress
+                    WHERE pipeline = \(pipeline) AND topic = \(topic) AND kafka_partition = ANY(\(partitions)::int[])
+                    """, logger: self.logger)
+                for try await (partition, offset) in rows.decode((Int32, Int64).self) { contents.nextOffsets[partition] = offset }
+                contents.events = try await self.events(pipeline: pipeline, partitions: partitions, on: connection)
+                return contents
+            }
+        } catch {
+            throw StoreError.wrapping(error, while: "reading the stored state of partitions", pipeline: pipeline)
+        }
+    }
+
+    private func events(pipeline: String, partitions: [Int32], on connection: PostgresConnection) async throws -> [PositionedEvent] {
+        var events: [PositionedEvent] = []
+        let rows = try await connection.query(
+            """
+            SELECT id, type, participant, session, (extract(epoch FROM at) * 1000)::bigint, source, kafka_partition, kafka_offset
+            FROM headcount.events WHERE pipeline = \(pipeline) AND kafka_partition = ANY(\(partitions)::int[])
+            ORDER BY kafka_partition, kafka_offset
+            """, logger: logger)
+        for try await (id, type, participant, session, at, source, partition, offset)
+            in rows.decode((String, String, String, String, Int64, String, Int32, Int64).self) {
+            // As in `events(pipeline:)`: a type the table's CHECK should have refused is an
+            // error, never counted as a guess.
+            guard let known = EventType(rawValue: type) else {
+                throw StoreError(
+                    .invalidData,
+                    "stored event \(id) has type \"\(type.prefix(40))\", which this program does not know (join, leave, heartbeat)",
+                    pipeline: pipeline)
+            }
+            let event = Event(
+                id: id, pipeline: pipeline, type: known, participant: participant, session: session,
+                at: Instant(milliseconds: at), source: source)
+            events.append(PositionedEvent(event: event, partition: partition, offset: offset))
+        }
+        return events
+    }
+}
+
+/// Some partitions' stored events and next offsets, from one snapshot.
+public struct PartitionContents: Sendable {
+    /// In Kafka order.
+    public var events: [PositionedEvent] = []
+    /// Partitions with nothing stored yet have none.
+    public var nextOffsets: [Int32: Int64] = [:]
+
+    public init() {}
 }

@@ -43,10 +43,15 @@ struct ConsumerLoop {
     private func pollAndStore(shouldStop: @Sendable () -> Bool) async throws {
         let assembler = BatchAssembler(pipeline: configuration.pipeline)
         var lagReportedAt = ContinuousClock.now
+        // Often enough that `stopWhenIdleFor` never elapses between two looks at the lag.
+        let lagInterval = min(.seconds(5), (configuration.stopWhenIdleFor ?? .seconds(15)) / 3)
         while !shouldStop(), !Task.isCancelled {
-            if ContinuousClock.now - lagReportedAt >= .seconds(5) {
+            if ContinuousClock.now - lagReportedAt >= lagInterval {
                 lagReportedAt = ContinuousClock.now
-                await reportLag()
+                // Quiet is not idle while Kafka holds messages for this consumer (a slow commit,
+                // partitions still loading their offsets, a fetch stalled by a rebalance): the
+                // process may only stop when idle once every partition it owns is caught up.
+                if await reportLag() { activity.touch() }
             }
             let records = try await consumer.poll(maxMessages: configuration.maximumBatchSize, timeout: configuration.pollTimeout)
             for error in records.errors { report(error) }
@@ -58,7 +63,7 @@ struct ConsumerLoop {
             ledger.batchStarted(batch.progress.map(\.partition))
             var stored: [PartitionProgress]?
             defer { ledger.batchFinished(stored: stored) }
-            stored = try await store(batch)
+            stored = try await activity.storing { try await store(batch) }
         }
     }
 
@@ -69,29 +74,26 @@ struct ConsumerLoop {
     /// rolled back, and the retry stores the batch; or it committed, and the retry's fence
     /// finds the partitions' stored offsets moved past what the batch expected, refuses the
     /// whole batch as `.fenced` (storing nothing), and the loop continues from the stored
-    /// offsets. The engine is reset on every failure and reloaded from the stored events, so
-    /// it holds the batch exactly when the store does. The fence's row locks make a retry
-    /// wait for an attempt the server is still committing (only possible after the watchdog
-    /// closed a live connection during COMMIT); a partition's first batch has no row to lock
-    /// yet, and there `ON CONFLICT DO NOTHING` keeps the rows right but the reloaded engine
-    /// could miss that batch.
+    /// offsets. The engine is reset on every failure and reloaded from the stored events,
+    /// read in one snapshot with the offsets they reach (`PresenceKeeper.store`), so it holds
+    /// the batch exactly when the store does. The fence's locks make a retry wait for an
+    /// attempt the server is still committing (only possible after the watchdog closed a live
+    /// connection during COMMIT).
     ///
     /// - Returns: the progress stored, or nil when the batch was fenced or abandoned because
     ///   its partitions were revoked and PostgreSQL still failed after `revokedBatchDeadline`.
-    private func store(_ polled: EventBatch) async throws -> [PartitionProgress]? {
+    private func store(_ batch: EventBatch) async throws -> [PartitionProgress]? {
         var delay = configuration.initialRetryDelay
         var failedAttempts = 0
-        var batch = polled
         let began = ContinuousClock.now
         while true {
             let failure: StoreError
             do {
                 let started = ContinuousClock.now
-                try await loadPresence()
-                presence.classify(&batch)
-                let outcome = try await store.commit(batch, derive: presence.derive)
+                let outcome = try await presence.store(batch, in: store, owned: ledger.ownedPartitions, logger: logger)
                 statistics.record(outcome)
                 metrics.recordCommit(batch, outcome: outcome, duration: ContinuousClock.now - started)
+                metrics.recordState(presence.memory)
                 reportGaps(batch)
                 if failedAttempts > 0 {
                     logger.warning("stored the batch after failed attempts; PostgreSQL is reachable again", metadata: [
@@ -132,17 +134,6 @@ struct ConsumerLoop {
         }
     }
 
-    /// Brings the engine up to date with the stored events of partitions assigned since.
-    private func loadPresence() async throws(StoreError) {
-        let owned = ledger.ownedPartitions
-        presence.keepOnly(owned)
-        let missing = presence.unloaded(of: owned)
-        guard !missing.isEmpty else { return }
-        let events = try await store.events(pipeline: configuration.pipeline.id, partitions: missing.sorted())
-        presence.load(events, partitions: missing)
-        logger.info("presence loaded", metadata: ["partitions": "\(missing.sorted())", "events": "\(events.count)"])
-    }
-
     /// Re-reads the stored offsets of the batch's partitions and seeks there.
     private func resync(_ batch: EventBatch) async throws {
         let stored = try await store.storedOffsets(pipeline: batch.pipeline, topic: batch.topic)
@@ -156,14 +147,30 @@ struct ConsumerLoop {
     }
 
     /// Consumer lag per owned partition: the high watermark minus the stored next offset.
-    private func reportLag() async {
-        for partition in ledger.runningPartitions {
-            guard let watermarks = try? await consumer.watermarks(
-                for: KafkaTopicPartition(topic: configuration.pipeline.kafka.topic, partition: partition), timeout: .seconds(1))
-            else { continue }
-            let next = (ledger.expectedNextOffset(partition) ?? nil) ?? watermarks.low
-            metrics.recordLag(partition: partition, lag: max(0, watermarks.high - next))
+    ///
+    /// The high watermark is the one the last fetch brought: asking each partition's leader
+    /// took a round trip per partition on the poll thread, up to 1.7 s every 5 s in which no
+    /// partition of this consumer was polled (the steady-state gap `bench rebalance` measured).
+    ///
+    /// - Returns: true when some owned partition is not caught up (messages waiting, not
+    ///   running yet, or no fetch has told its high watermark yet).
+    private func reportLag() async -> Bool {
+        let running = ledger.runningPartitions
+        var behind = ledger.ownedPartitions != running
+        for partition in running {
+            let topicPartition = KafkaTopicPartition(topic: configuration.pipeline.kafka.topic, partition: partition)
+            guard let high = try? await consumer.cachedHighWatermark(for: topicPartition) else {
+                behind = true
+                continue
+            }
+            // Nothing stored yet: everything Kafka holds is lag (offsets start at 0 unless
+            // retention removed some, which the lag then overstates).
+            let next = (ledger.expectedNextOffset(partition) ?? nil) ?? 0
+            let lag = max(0, high - next)
+            metrics.recordLag(partition: partition, lag: lag)
+            if lag > 0 { behind = true }
         }
+        return behind
     }
 
     private func reportGaps(_ batch: EventBatch) {

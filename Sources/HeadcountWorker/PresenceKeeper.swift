@@ -12,8 +12,10 @@ import Synchronization
 final class PresenceKeeper: Sendable {
     private struct State {
         var engine: IncrementalCount
-        /// Partitions whose stored events are in `engine`.
-        var loaded: Set<Int32> = []
+        /// Partitions whose stored events are in `engine`, each with the stored next offset
+        /// those events reach (nil: nothing was stored yet): the offset a batch must continue
+        /// from for the engine's state of its participants to be the stored one.
+        var loaded: [Int32: Int64?] = [:]
         /// Ids of events stored on those partitions, the latest of them at least.
         var recent: RecentEventIDs
     }
@@ -37,30 +39,56 @@ final class PresenceKeeper: Sendable {
             recent: RecentEventIDs(generationSize: recentEventIDs))
     }
 
-    /// Partitions owned but not yet in the engine.
-    func unloaded(of owned: Set<Int32>) -> Set<Int32> {
-        state.withLock { owned.subtracting($0.loaded) }
+    /// The batch's partitions whose stored events the engine does not hold as of the offset
+    /// the batch continues from: never loaded, or loaded when the store stood elsewhere.
+    func stale(_ progress: [PartitionProgress]) -> [Int32] {
+        state.withLock { state in
+            progress.filter { state.loaded[$0.partition] != .some($0.expectedNextOffset) }.map(\.partition)
+        }
     }
 
-    /// Feeds the stored events of newly owned partitions into the engine, without producing
-    /// contributions: whoever stored them wrote those already.
-    func load(_ events: [PositionedEvent], partitions: Set<Int32>) {
+    /// Feeds partitions' stored events into the engine, without producing contributions:
+    /// whoever stored them wrote those already. The engine only ever holds stored events, so
+    /// adding every stored event of a partition again leaves it holding exactly those.
+    func load(_ contents: PartitionContents, partitions: [Int32]) {
         state.withLock { state in
-            _ = state.engine.ingest(events.map(\.event))
-            for positioned in events { state.recent.insert(positioned.event.id) }
-            state.loaded.formUnion(partitions)
+            _ = state.engine.ingest(contents.events.map(\.event))
+            for positioned in contents.events { state.recent.insert(positioned.event.id) }
+            for partition in partitions { state.loaded[partition] = .some(contents.nextOffsets[partition]) }
+        }
+    }
+
+    /// A batch was committed: its partitions' stored events, and the engine, now reach its offsets.
+    func committed(_ progress: [PartitionProgress]) {
+        state.withLock { state in
+            for item in progress where state.loaded[item.partition] != nil { state.loaded[item.partition] = .some(item.nextOffset) }
         }
     }
 
     /// Forgets partitions this consumer no longer owns: if it gets them back, they are
     /// reloaded, since another consumer may have stored events for them meanwhile.
     func keepOnly(_ owned: Set<Int32>) {
-        state.withLock { $0.loaded.formIntersection(owned) }
+        state.withLock { $0.loaded = $0.loaded.filter { owned.contains($0.key) } }
     }
 
     /// Drops everything: after a commit failed, the engine may be ahead of the store.
     func reset() {
         state.withLock { $0 = Self.emptyState(rules: rules, recentEventIDs: recentEventIDs) }
+    }
+
+    /// What the keeper holds: the engine's accounting of its arrays, and the remembered ids.
+    struct Memory: Sendable, Hashable {
+        var participants: Int
+        var engineBytes: Int
+        var recentEventIDBytes: Int
+    }
+
+    var memory: Memory {
+        state.withLock { state in
+            Memory(
+                participants: state.engine.participantCount, engineBytes: state.engine.approximateBytes,
+                recentEventIDBytes: state.recent.approximateBytes)
+        }
     }
 
     /// Puts the batch's fresh events first and counts them (`EventBatch.freshEventCount`):

@@ -31,4 +31,7 @@ struct RecentEventIDs {
         }
         newer.insert(id.hashValue)
     }
+
+    /// The two sets' storage: 8 bytes a slot (Swift sizes a set's table to a power of two).
+    var approximateBytes: Int { (newer.capacity + older.capacity) * MemoryLayout<Int>.stride }
 }

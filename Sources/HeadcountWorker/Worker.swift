@@ -97,7 +97,7 @@ public final class Worker: Service, Sendable {
                 owned = now
                 activity.touch()
             }
-            let idle = ContinuousClock.now - activity.last
+            let idle = activity.idleFor
             if idle >= (owned.isEmpty ? max(limit, .seconds(60)) : limit) {
                 logger.info("idle: stopping every consumer at once", metadata: ["idleFor": "\(idle)"])
                 stopping.set(true)
@@ -118,7 +118,7 @@ public final class Worker: Service, Sendable {
         let loop = ConsumerLoop(
             configuration: configuration, consumer: consumer, ledger: ledger,
             presence: PresenceKeeper(rules: configuration.pipeline.rules, recentEventIDs: configuration.recentEventIDs), store: store,
-            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id), activity: activity,
+            statistics: statistics, metrics: WorkerMetrics(pipeline: configuration.pipeline.id, consumer: index), activity: activity,
             logger: logger, now: clock)
         do {
             try await loop.run(shouldStop: shouldStop)
@@ -132,11 +132,28 @@ public final class Worker: Service, Sendable {
     }
 }
 
-/// When the process last saw a message or a change of its partitions, for the idle stop.
+/// When the process last saw a message, a change of its partitions or a partition behind,
+/// and how many batches it is storing now, for the idle stop.
 final class WorkerActivity: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
+    private struct State {
+        var last = ContinuousClock.now
+        var storing = 0
+    }
+    private let state = Mutex(State())
 
-    func touch() { instant.withLock { $0 = .now } }
+    func touch() { state.withLock { $0.last = .now } }
 
-    var last: ContinuousClock.Instant { instant.withLock { $0 } }
+    /// Runs one batch's store: the process is busy throughout (a commit that PostgreSQL makes
+    /// wait, or retries through an outage, is work in flight, not idleness), and active again
+    /// when it ends.
+    func storing<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+        state.withLock { $0.storing += 1 }
+        defer { state.withLock { $0.storing -= 1; $0.last = .now } }
+        return try await body()
+    }
+
+    /// How long the process has been idle: zero while a batch is being stored.
+    var idleFor: Duration {
+        state.withLock { $0.storing > 0 ? .zero : ContinuousClock.now - $0.last }
+    }
 }

@@ -5,6 +5,8 @@ import Metrics
 /// bootstrapped (Prometheus at `/metrics` for `headcount work`).
 struct WorkerMetrics: Sendable {
     let pipeline: String
+    /// The consumer's index in its process, for what each consumer holds on its own.
+    var consumer = 0
 
     private var dimensions: [(String, String)] { [("pipeline", pipeline)] }
 
@@ -36,6 +38,15 @@ struct WorkerMetrics: Sendable {
     func recordGap(partition: Int32, missing: Int64) {
         Counter(label: "headcount_retention_gap_messages_total", dimensions: dimensions + [("partition", String(partition))])
             .increment(by: Int(missing))
+    }
+
+    /// The counting state a consumer holds for its partitions' participants: the capacity
+    /// model's "worker state per participant" is `bytes / participants` (docs/scaling.md).
+    func recordState(_ state: PresenceKeeper.Memory) {
+        let consumer = dimensions + [("consumer", String(self.consumer))]
+        Gauge(label: "headcount_worker_participants", dimensions: consumer).record(state.participants)
+        Gauge(label: "headcount_worker_state_bytes", dimensions: consumer + [("part", "engine")]).record(state.engineBytes)
+        Gauge(label: "headcount_worker_state_bytes", dimensions: consumer + [("part", "recent_event_ids")]).record(state.recentEventIDBytes)
     }
 
     /// A commit that failed and will be retried.

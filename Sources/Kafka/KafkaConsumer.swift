@@ -178,6 +178,21 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// The partition's high watermark as the last fetch response reported it, without asking
+    /// the broker (`rd_kafka_get_watermark_offsets`); nil before the first fetch of it.
+    ///
+    /// For periodic lag reports on the poll thread: asking the leader (`watermarks(for:)`)
+    /// costs a round trip per partition there, during which nothing is polled.
+    public func cachedHighWatermark(for partition: KafkaTopicPartition) async throws(KafkaError) -> Int64? {
+        try await onConsumerThread { rk, _ throws(KafkaError) in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            try check(rd_kafka_get_watermark_offsets(rk, partition.topic, partition.partition, &low, &high),
+                      topic: partition.topic, partition: partition.partition)
+            return high >= 0 ? high : nil
+        }
+    }
+
     /// Revokes the assignment (through the listener), leaves the group and frees the client.
     ///
     /// Waits for a `poll` in progress to return first. Later calls throw a `.destroyed` error.

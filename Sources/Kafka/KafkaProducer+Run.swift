@@ -4,6 +4,22 @@ import Logging
 import ServiceLifecycle
 
 extension KafkaProducer {
+    /// Runs `body` with a producer whose delivery reports are served meanwhile; every send
+    /// in `body` has been acknowledged when it returns.
+    public static func withRunning<T: Sendable>(
+        configuration: KafkaProducerConfiguration, logger: Logger,
+        _ body: @Sendable (KafkaProducer) async throws -> T
+    ) async throws -> T {
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            defer { group.cancelAll() }
+            return try await body(producer)
+        }
+    }
+}
+
+extension KafkaProducer {
     /// Serves delivery reports until graceful shutdown or cancellation, then flushes.
     ///
     /// Shutdown refuses new sends, waits up to `shutdownFlushTimeout` for outstanding messages,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeadcountCertificate
+import HeadcountCommandLine
 import HeadcountReporter
 import HeadcountStore
 import Logging

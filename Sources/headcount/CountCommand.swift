@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountCommandLine
 import HeadcountHTTP
 import HeadcountStore
 import Logging

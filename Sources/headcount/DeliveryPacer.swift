@@ -1,5 +1,6 @@
 import Foundation
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountPublisher

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HeadcountAdapters
 import HeadcountCertificate
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline
@@ -53,7 +54,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("headcount.demo")
-        let pipeline = try PipelineOption(pipeline: self.pipeline).load()
+        let pipeline = try PipelineOption.load(path: self.pipeline)
         let url = try database.url()
         let events = AttendeeSimulator(
             rules: pipeline.rules, pipelineID: pipeline.id, participants: participants, seed: seed, profile: .standard

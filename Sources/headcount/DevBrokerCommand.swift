@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCommandLine
 import HeadcountPipeline
 import Kafka
 import Logging
@@ -18,8 +19,6 @@ struct DevBrokerCommand: AsyncParsableCommand {
             each pipeline's topic with its partition count).
             """)
 
-    static let defaultBootstrapFile = ".data/kafka-bootstrap"
-
     @Option(help: "Number of brokers.")
     var brokers = 3
 
@@ -27,7 +26,7 @@ struct DevBrokerCommand: AsyncParsableCommand {
     var pipeline: [String] = []
 
     @Option(help: ArgumentHelp("Where to write the bootstrap address for other processes.", valueName: "file"))
-    var bootstrapFile = DevBrokerCommand.defaultBootstrapFile
+    var bootstrapFile = BrokersOption.defaultBootstrapFile
 
     @OptionGroup var logging: LoggingOptions
 
@@ -35,7 +34,7 @@ struct DevBrokerCommand: AsyncParsableCommand {
         let logger = logging.bootstrap("headcount.dev-broker")
         let cluster = try KafkaDevCluster(brokerCount: brokers, logger: logger)
         for path in pipeline {
-            let loaded = try PipelineOption(pipeline: path).load()
+            let loaded = try PipelineOption.load(path: path)
             try await cluster.createTopic(loaded.kafka.topic, partitions: loaded.kafka.partitions)
             print("topic \(loaded.kafka.topic): \(loaded.kafka.partitions) partitions, at most ~\(loaded.kafka.partitions * 5) MB retained")
         }

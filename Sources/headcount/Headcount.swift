@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountBenchmarks
 
 /// `headcount`: certified, tamper-evident attendance counts from join and leave events.
 ///
@@ -34,12 +35,4 @@ struct Headcount: AsyncParsableCommand {
             TopicsCommand.self,
             BenchCommand.self,
         ])
-}
-
-/// `headcount bench …`: benchmarks that report ratios against limits measured in the same run.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Benchmarks (figures for docs/BENCHMARKS.md).",
-        subcommands: [BenchCountingCommand.self, BenchIngestCommand.self, BenchRebalanceCommand.self, BenchSealCommand.self, BenchIngestHTTPCommand.self])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCommandLine
 import HeadcountHTTP
 import HeadcountIngest
 import HeadcountPipeline

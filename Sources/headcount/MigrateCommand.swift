@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountCommandLine
 import HeadcountStore
 import Logging
 
@@ -17,20 +18,5 @@ struct MigrateCommand: AsyncParsableCommand {
             try await store.migrate()
         }
         print("schema up to date at \(url)")
-    }
-}
-
-extension EventStore {
-    /// Runs `body` with a store whose connection pool runs meanwhile, then shuts the pool down.
-    static func withRunning<T: Sendable>(
-        url: DatabaseURL, maximumConnections: Int = 8, logger: Logger,
-        _ body: @Sendable (EventStore) async throws -> T
-    ) async throws -> T {
-        let store = EventStore(url: url, maximumConnections: maximumConnections, logger: logger, watchdog: .exitingForRestart)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.run() }
-            defer { group.cancelAll() }
-            return try await body(store)
-        }
     }
 }

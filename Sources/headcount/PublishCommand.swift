@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountPublisher
 import Kafka
 import Logging
@@ -83,22 +84,6 @@ extension PublishCommand {
 /// Why `publish` stopped, in one line.
 struct PublishFailure: Error, CustomStringConvertible {
     var description: String
-}
-
-extension KafkaProducer {
-    /// Runs `body` with a producer whose delivery reports are served meanwhile; every send
-    /// in `body` has been acknowledged when it returns.
-    static func withRunning<T: Sendable>(
-        configuration: KafkaProducerConfiguration, logger: Logger,
-        _ body: @Sendable (KafkaProducer) async throws -> T
-    ) async throws -> T {
-        let producer = try KafkaProducer(configuration: configuration, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await producer.run() }
-            defer { group.cancelAll() }
-            return try await body(producer)
-        }
-    }
 }
 
 func printError(_ text: String) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountCertificate
+import HeadcountCommandLine
 import HeadcountPipeline
 import HeadcountReporter
 import HeadcountStore

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCommandLine
 import HeadcountOperations
 import HeadcountReporter
 import HeadcountStore
@@ -15,13 +16,15 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             Reads Kafka's high watermarks first, then PostgreSQL (the reporter's order). Exits 0 when both answered, \
             69 when one did not (after printing what it could read). --json prints the documented, stable JSON \
-            of docs/operations.md instead of the table.
+            of docs/operations.md instead of the table. Under a rehearsal, pass the workers' and the reporter's \
+            --clock: idleness and the watermark are judged on that clock, as the reporter judges them.
             """)
 
     @OptionGroup var pipeline: PipelineOption
     @OptionGroup var brokers: BrokersOption
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var clock: ClockOption
 
     @Flag(help: "Print JSON instead of the table.")
     var json = false
@@ -38,6 +41,8 @@ struct StatusCommand: AsyncParsableCommand {
         // librdkafka's own complaints about unreachable brokers would bury the report.
         if logging.logLevel > .debug { logger.logLevel = .critical }
         let pipeline = try self.pipeline.load()
+        // Loaded before anything is read: a bad spec is a usage error, not a partial report.
+        let clock = try self.clock.load()
         let bootstrap = try brokers.bootstrapServers()
         let source = try brokers.highWatermarkSource(for: pipeline, timeout: .milliseconds(Int64(timeout * 1000)), logger: logger)
         let store = EventStore(url: try database.url(), maximumConnections: 1, logger: logger)
@@ -52,7 +57,7 @@ struct StatusCommand: AsyncParsableCommand {
             throw ExitCode(70)
         }
         let status = OperationsStatus(
-            pipeline: pipeline, readings: readings, now: ReporterConfiguration.systemClock(),
+            pipeline: pipeline, readings: readings, now: clock.now(wall: ClockOption.wallNow()),
             staleAfter: WorkerHeartbeatWriter.staleAfter())
         if json {
             FileHandle.standardOutput.write(status.encodedJSON())

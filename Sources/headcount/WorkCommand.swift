@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountPipeline

@@ -191,16 +191,7 @@ struct DashboardTests {
     }
 
     static func sql(_ url: DatabaseURL, _ statements: String...) async throws {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 7, logger: logger)
-        do {
-            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await DirectSQL.rows(url, statements, logger: logger)
     }
 }
 

@@ -122,11 +122,5 @@ struct IngestKafkaTests {
 
 /// Polls `condition` until it holds, failing with what it waited for after `deadline`.
 func waitFor(_ what: String, within deadline: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
-    let end = ContinuousClock.now + deadline
-    while ContinuousClock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    struct Timeout: Error, CustomStringConvertible { let description: String }
-    throw Timeout(description: "timed out after \(deadline) waiting for \(what)")
+    try await waitUntil(what, timeout: deadline, condition)
 }

@@ -183,34 +183,9 @@ struct StatusTests {
 
     @discardableResult
     static func sql(_ url: DatabaseURL, _ statement: String) async throws -> [String] {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: logger)
-        var rows: [String] = []
-        do {
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {
-                rows.append(try row.decode(String?.self) ?? "NULL")
-            }
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        try await connection.close()
-        return rows
+        try await DirectSQL.rows(url, [statement], logger: logger)
     }
 
     /// A loopback port nothing listens on.
-    static func closedPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func closedPort() throws -> Int { try closedLoopbackPort() }
 }

@@ -116,8 +116,10 @@ enum ReporterSupport {
     }
 
     /// Runs reporters as a service group until `done` holds, then shuts them down gracefully.
+    /// The deadline only turns a hang into a failure: generous, because the whole suite shares
+    /// two cores (a loaded machine took over 60 s here).
     static func runReporters(
-        _ reporters: [Reporter], until done: @Sendable () async throws -> Bool, timeout: Duration = .seconds(60)
+        _ reporters: [Reporter], until done: @Sendable () async throws -> Bool, timeout: Duration = .seconds(180)
     ) async throws {
         let group = ServiceGroup(services: reporters, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -156,24 +158,7 @@ enum ReporterSupport {
     /// Runs statements on their own connection; returns the rows of the last, as text.
     @discardableResult
     static func sql(_ url: DatabaseURL, _ statements: String...) async throws -> [String] {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 9, logger: logger)
-        do {
-            var rows: [String] = []
-            for statement in statements {
-                rows = []
-                let result = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                for try await row in result {
-                    rows.append(try row.decode(String?.self) ?? "NULL")
-                }
-            }
-            try await connection.close()
-            return rows
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await DirectSQL.rows(url, statements, logger: logger)
     }
 
     /// Every stored snapshot row, all columns, as text: compared before and after.

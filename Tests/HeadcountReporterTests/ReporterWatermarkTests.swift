@@ -107,23 +107,7 @@ struct ReporterWatermarkTests {
     }
 }
 
-/// A loopback port nothing listens on: bound once to learn a free one, then closed.
+/// A loopback port nothing listens on (HeadcountTestSupport's).
 enum ClosedPort {
-    static func find() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw TimedOut(description: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw TimedOut(description: "bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func find() throws -> Int { try closedLoopbackPort() }
 }

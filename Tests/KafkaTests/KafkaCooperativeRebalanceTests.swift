@@ -1,3 +1,4 @@
+import HeadcountTestSupport
 import Kafka
 import Synchronization
 import Testing
@@ -121,16 +122,7 @@ private final class Journal: Sendable {
     }
 
     func waitFor(_ what: String, _ condition: () -> Bool) async throws {
-        let end = ContinuousClock.now + .seconds(60)
-        while !condition() {
-            guard ContinuousClock.now < end else { throw WaitFailed(what: what) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    struct WaitFailed: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "timed out waiting for \(what)" }
+        try await waitUntil(what, timeout: .seconds(60), condition)
     }
 }
 

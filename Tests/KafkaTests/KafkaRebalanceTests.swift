@@ -1,3 +1,4 @@
+import HeadcountTestSupport
 import Kafka
 import Synchronization
 import Testing
@@ -137,12 +138,8 @@ private final class GroupProgress: Sendable {
     func isStopped(_ member: Int) -> Bool { state.withLock { $0.stopped.contains(member) } }
 
     /// Waits (bounded) for a condition the members' progress will make true.
-    func waitUntil(_ condition: () -> Bool) async throws {
-        let end = ContinuousClock.now + .seconds(45)
-        while !condition() {
-            guard ContinuousClock.now < end else { throw CancellationError() }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+    func waitUntil(_ condition: () -> Bool, _ what: String = "the members' progress") async throws {
+        try await HeadcountTestSupport.waitUntil(what, timeout: .seconds(45), condition)
     }
 
     func startOffsets(for partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition: KafkaOffset] {

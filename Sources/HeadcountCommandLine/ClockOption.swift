@@ -4,14 +4,16 @@ import HeadcountCore
 
 /// `--clock wall|rehearsal:START@SPEED[,wall=WALL]`, or `$HEADCOUNT_CLOCK`: every service's
 /// "now" (see `ProcessingClock`). Default: the wall clock.
-struct ClockOption: ParsableArguments {
+public struct ClockOption: ParsableArguments, Sendable {
     @Option(name: .customLong("clock"), help: ArgumentHelp(
         "Processing clock: wall, or rehearsal:START@SPEED[,wall=WALL] to run an event as if live, faster (default: $HEADCOUNT_CLOCK, else wall). Everything made under a rehearsal clock is marked as a rehearsal.",
         valueName: "spec"))
-    var text: String?
+    public var text: String?
+
+    public init() {}
 
     /// The clock, anchored at this moment when the spec gave no `wall=`.
-    func load() throws -> ProcessingClock {
+    public func load() throws -> ProcessingClock {
         let text = self.text ?? ProcessInfo.processInfo.environment["HEADCOUNT_CLOCK"] ?? "wall"
         do {
             return try ProcessingClock(parsing: text).anchored(at: ClockOption.wallNow())
@@ -21,14 +23,14 @@ struct ClockOption: ParsableArguments {
     }
 
     /// The system's UTC time in milliseconds: the only place the executable reads the wall clock.
-    static func wallNow() -> Instant {
+    public static func wallNow() -> Instant {
         Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
     }
 }
 
 extension ProcessingClock {
     /// "Now" under this clock, read from the system's wall clock at each call.
-    var reader: @Sendable () -> Instant {
+    public var reader: @Sendable () -> Instant {
         let clock = self
         return { clock.now(wall: ClockOption.wallNow()) }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountCertificate
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountReporter
@@ -17,8 +18,9 @@ struct BenchSealCommand: AsyncParsableCommand {
         commandName: "seal",
         abstract: "Seal latency: watermark passing a bucket end → snapshot row committed (p50/p99).",
         discussion: """
-            Stores the simulated events of --participants teachers with their presence and contributions (as workers \
-            do, without Kafka) into a scratch database on the server of --database, marks every partition idle, then \
+            Publishes the simulated events of --participants teachers into an embedded development cluster and stores \
+            them with a real worker (presence, contributions, qualification changes) into a scratch database on the \
+            server of --database, marks every partition idle, then \
             drives a real reporter with an injected clock: the watermark passes one bucket end at a time and the \
             benchmark waits for the bucket's row to be committed. Latency includes the wait for the next round \
             (--interval), so it is also reported without it: the round that sealed the bucket.
@@ -39,10 +41,13 @@ struct BenchSealCommand: AsyncParsableCommand {
     @Option(help: "Simulator seed.")
     var seed: UInt64 = 20_250_920
 
-    @Option(help: "Parallel loaders, each with its own connection and its own share of the partitions.")
-    var loaders = 1
+    @Option(help: "Consumers of the worker that stores the load.")
+    var consumers = 2
 
-    @Option(help: "Participants generated and stored at a time per loader (bounds the load's memory).")
+    @Option(help: "Partitions of the load's topic (default: enough for the mock's ≈ 5 MB, ≈ 130,000 events, per partition).")
+    var partitions: Int?
+
+    @Option(help: "Participants generated and published at a time (bounds the load's memory).")
     var chunk = 100_000
 
     @Flag(help: "Load without heartbeat sessions (about 6 events per participant instead of 75), so that a million load quickly.")
@@ -53,21 +58,27 @@ struct BenchSealCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap("headcount.bench")
-        let pipeline = try PipelineOption(pipeline: self.pipeline).load()
+        var pipeline = try PipelineOption.load(path: self.pipeline)
+        pipeline.kafka.topic = "headcount.\(pipeline.id).bench-seal"
+        // ≈ 6 events per participant without heartbeat sessions, ≈ 75 with them; 100,000 a partition leaves a margin.
+        let estimated = participants * (withoutHeartbeats ? 7 : 80)
+        pipeline.kafka.partitions = partitions ?? max(pipeline.kafka.partitions, (estimated + 99_999) / 100_000)
         let rules = pipeline.rules
+        let loaded = pipeline
         let count = min(buckets, rules.bucketCount)
         try await ScratchDatabase.with(server: try database.url(), logger: logger) { url in
-            try await EventStore.withRunning(url: url, maximumConnections: max(4, loaders + 1), logger: logger) { store in
+            try await EventStore.withRunning(url: url, maximumConnections: consumers + 2, logger: logger) { store in
                 try await store.migrate()
                 let started = ContinuousClock.now
                 var profile = AttendeeProfile.standard
                 if withoutHeartbeats { profile.heartbeatSessionShare = 0 }
-                let simulator = AttendeeSimulator(rules: rules, pipelineID: pipeline.id, participants: participants, seed: seed, profile: profile)
-                let stored = try await DirectIngest(pipeline: pipeline, store: store, loaders: loaders, chunk: chunk).store(simulator)
-                print("stored \(stored) events of \(participants) participants with presence and contributions in \(started.duration(to: .now))")
+                let simulator = AttendeeSimulator(rules: rules, pipelineID: loaded.id, participants: participants, seed: seed, profile: profile)
+                let load = KafkaLoad(pipeline: loaded, logger: logger, chunk: chunk, consumers: consumers)
+                let processed = try await load.store(simulator, into: store)
+                print("published \(processed) events of \(participants) participants to \(loaded.kafka.partitions) partitions; a worker stored them with presence and contributions; \(started.duration(to: .now))")
                 print(try await Self.storedRows(url: url, logger: logger))
                 try await Self.markIdle(url: url, logger: logger)
-                let figures = try await measure(pipeline: pipeline, url: url, buckets: count, logger: logger)
+                let figures = try await measure(pipeline: loaded, url: url, buckets: count, logger: logger)
                 print(figures)
             }
         }
@@ -122,8 +133,10 @@ struct BenchSealCommand: AsyncParsableCommand {
                 // The watermark passes at a random moment of the reporter's cycle, as the
                 // workers' progress would; right after a seal would always wait a full interval.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 0..<max(1, interval))))
-                // The watermark reaches E_m exactly: processing time E_m + L.
-                now.store((rules.bucketEnd(m) + rules.allowedLateness).milliseconds, ordering: .relaxed)
+                // The watermark reaches the moment bucket m becomes sealable exactly, min(E_m + S, end)
+                // (COUNTING.md v2, sustained peak): processing time that plus L.
+                let sealable = min(rules.bucketEnd(m) + rules.sustainedPeak, rules.windowEnd)
+                now.store((sealable + rules.allowedLateness).milliseconds, ordering: .relaxed)
                 let passed = ContinuousClock.now
                 while reporter.status.sealedBuckets <= m { try await Task.sleep(for: .milliseconds(1)) }
                 latencies.append(passed.duration(to: .now))

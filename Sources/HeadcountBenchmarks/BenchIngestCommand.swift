@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountPublisher
@@ -74,7 +75,7 @@ struct BenchIngestCommand: AsyncParsableCommand {
     private func measureAll() async throws {
         let logger = logging.bootstrap("headcount.bench")
         let url = try database.url()
-        var pipeline = try PipelineOption(pipeline: self.pipeline).load()
+        var pipeline = try PipelineOption.load(path: self.pipeline)
         pipeline.kafka.topic = "headcount.\(pipeline.id).bench"
         let load = generate(pipeline)
         let rows = Self.firstOccurrences(load)

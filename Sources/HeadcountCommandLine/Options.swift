@@ -5,13 +5,18 @@ import HeadcountStore
 import Logging
 
 /// `--pipeline FILE`: the pipeline file, loaded and validated.
-struct PipelineOption: ParsableArguments {
+public struct PipelineOption: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("The pipeline file (Pipelines/*.yaml).", valueName: "file"))
-    var pipeline: String
+    public var pipeline: String
 
-    func load() throws -> Pipeline {
+    public init() {}
+
+    public func load() throws -> Pipeline { try Self.load(path: pipeline) }
+
+    /// A pipeline file named by some other option, its errors as the command line's.
+    public static func load(path: String) throws -> Pipeline {
         do {
-            return try Pipeline.load(path: pipeline)
+            return try Pipeline.load(path: path)
         } catch {
             throw ValidationError(error.description)
         }
@@ -19,27 +24,32 @@ struct PipelineOption: ParsableArguments {
 }
 
 /// `--brokers HOST:PORT[,…]`, or `HEADCOUNT_BROKERS`.
-struct BrokersOption: ParsableArguments {
+public struct BrokersOption: ParsableArguments, Sendable {
+    /// Where `headcount dev-broker` writes its bootstrap address, read when nothing else names brokers.
+    public static let defaultBootstrapFile = ".data/kafka-bootstrap"
+
     @Option(name: .long, help: ArgumentHelp(
         "Kafka bootstrap servers (default: $HEADCOUNT_BROKERS, or the address in the file `headcount dev-broker` writes).",
         valueName: "host:port"))
-    var brokers: String?
+    public var brokers: String?
 
     @Option(name: .long, help: ArgumentHelp("A librdkafka property, for SASL/TLS and tuning (repeatable).", valueName: "key=value"))
-    var kafkaProperty: [String] = []
+    public var kafkaProperty: [String] = []
 
-    func bootstrapServers() throws -> String {
+    public init() {}
+
+    public func bootstrapServers() throws -> String {
         if let brokers, !brokers.isEmpty { return brokers }
         let environment = ProcessInfo.processInfo.environment
         if let brokers = environment["HEADCOUNT_BROKERS"], !brokers.isEmpty { return brokers }
-        let file = DevBrokerCommand.defaultBootstrapFile
+        let file = Self.defaultBootstrapFile
         if let text = try? String(contentsOfFile: file, encoding: .utf8) {
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         throw ValidationError("no Kafka brokers: pass --brokers, set HEADCOUNT_BROKERS, or start `headcount dev-broker`")
     }
 
-    func properties() throws -> [String: String] {
+    public func properties() throws -> [String: String] {
         var properties: [String: String] = [:]
         for item in kafkaProperty {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
@@ -52,11 +62,13 @@ struct BrokersOption: ParsableArguments {
 }
 
 /// `--database URL`, or `DATABASE_URL`.
-struct DatabaseOption: ParsableArguments {
+public struct DatabaseOption: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("PostgreSQL URL (default: $DATABASE_URL).", valueName: "url"))
-    var database: String?
+    public var database: String?
 
-    func url() throws -> DatabaseURL {
+    public init() {}
+
+    public func url() throws -> DatabaseURL {
         guard let text = database ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else {
             throw ValidationError("no database: pass --database postgres://… or set DATABASE_URL")
         }
@@ -69,11 +81,13 @@ struct DatabaseOption: ParsableArguments {
 }
 
 /// `--log-level`: logs go to standard error.
-struct LoggingOptions: ParsableArguments {
+public struct LoggingOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    public var logLevel: Logger.Level = .info
 
-    func bootstrap(_ label: String) -> Logger {
+    public init() {}
+
+    public func bootstrap(_ label: String) -> Logger {
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import Foundation
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountHTTP
 import HeadcountIngest

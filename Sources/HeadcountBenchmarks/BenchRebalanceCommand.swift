@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeadcountAdapters
+import HeadcountCommandLine
 import HeadcountCore
 import HeadcountPipeline
 import HeadcountPublisher
