@@ -38,11 +38,11 @@ extension BenchIngestHTTPCommand {
             let load = WrkLoad(port: port, threads: wrkThreads, connections: connections, duration: .seconds(duration), nonce: nonce + "s\(index)")
             // Requests still in flight when the previous wrk stopped finish producing first.
             let before = try await settledEventsInTopic(admin, pipeline.kafka.topic)
-            let cpu = ThreadCPU.snapshot(), ownCPU = Self.processCPUSeconds(), clock = ContinuousClock(), started = clock.now
+            let cpu = ThreadCPU.snapshot(), ownCPU = WrkLoad.processCPUSeconds(), clock = ContinuousClock(), started = clock.now
             let result = try await load.run(prepared)
             let elapsed = clock.now - started
             let threads = ThreadCPU.snapshot().cores(since: cpu, elapsed: elapsed)
-            let ownMicroseconds = (Self.processCPUSeconds() - ownCPU) * 1_000_000 / Double(max(result.requests, 1))
+            let ownMicroseconds = (WrkLoad.processCPUSeconds() - ownCPU) * 1_000_000 / Double(max(result.requests, 1))
             let wrkMicroseconds = result.cpuSeconds * 1_000_000 / Double(max(result.requests, 1))
             let stored = try await eventsInTopic(admin, pipeline.kafka.topic) - before
             // wrk counts answers; requests in flight when it stopped may have produced too.
@@ -105,13 +105,6 @@ extension BenchIngestHTTPCommand {
             }
         }
         throw WrkLoad.Failure(description: "the dev cluster did not report all \(partitions) partitions of \(topic) in 5 tries")
-    }
-
-    /// User + system CPU seconds of this process so far, every thread included.
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_utime.seconds + usage.ru_stime.seconds
     }
 
     /// The 1-minute load average, as `uptime` shows it.

@@ -121,9 +121,14 @@ struct WrkLoad {
     }
 
     /// User + system CPU seconds of every child process that has been waited for.
-    static func childCPUSeconds() -> Double {
+    static func childCPUSeconds() -> Double { cpuSeconds(RUSAGE_CHILDREN) }
+
+    /// User + system CPU seconds of this process so far, every thread included.
+    static func processCPUSeconds() -> Double { cpuSeconds(RUSAGE_SELF) }
+
+    private static func cpuSeconds(_ who: __rusage_who) -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        getrusage(who.rawValue, &usage)
         return usage.ru_utime.seconds + usage.ru_stime.seconds
     }
 }
