@@ -35,11 +35,3 @@ extension ProcessingClock {
         return { clock.now(wall: ClockOption.wallNow()) }
     }
 }
-
-extension ProcessingClock {
-    /// Event seconds per wall second: 1 for the wall clock.
-    public var speed: Double {
-        if case .rehearsal(_, let speed, _) = mode { return speed }
-        return 1
-    }
-}

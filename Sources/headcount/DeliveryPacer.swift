@@ -187,3 +187,11 @@ struct KafkaDeliverySink: DeliverySink {
 
     func close() async throws {}
 }
+
+extension ProcessingClock {
+    /// Event seconds per wall second: 1 for the wall clock.
+    var speed: Double {
+        if case .rehearsal(_, let speed, _) = mode { return speed }
+        return 1
+    }
+}
