@@ -88,8 +88,17 @@ public final class Worker: Service, Sendable {
     /// Idle means "nothing more to read" for the whole process: no message for `limit` since
     /// the last one or the last change of the process's partitions, and while it owns none (a
     /// group waiting for a dead member's session to expire) a minute at least.
+    ///
+    /// Before it stops, the process asks the brokers and PostgreSQL once more: the consumers'
+    /// own view of the lag comes from the last fetch responses, and a quiet spell on a busy
+    /// machine (a slow group join, a fetch not yet answered) must not end a catch-up run with
+    /// messages still unstored.
     private func stopWhenIdle(for limit: Duration, activity: WorkerActivity, stopping: LockedValue<Bool>) async {
         var owned = ownedPartitions
+        var adminConfiguration = KafkaAdminConfiguration(bootstrapServers: configuration.bootstrapServers)
+        adminConfiguration.clientID = "headcount-worker-idle-check"
+        adminConfiguration.additionalProperties = configuration.kafkaProperties
+        let admin = try? KafkaAdmin(configuration: adminConfiguration, logger: logger)
         while !stopping.get() {
             guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return }
             let now = ownedPartitions
@@ -98,11 +107,33 @@ public final class Worker: Service, Sendable {
                 activity.touch()
             }
             let idle = activity.idleFor
-            if idle >= (owned.isEmpty ? max(limit, .seconds(60)) : limit) {
-                logger.info("idle: stopping every consumer at once", metadata: ["idleFor": "\(idle)"])
-                stopping.set(true)
+            guard idle >= (owned.isEmpty ? max(limit, .seconds(60)) : limit) else { continue }
+            if let admin, let behind = await unstored(in: owned, admin: admin), !behind.isEmpty {
+                logger.info("quiet, but Kafka still holds messages not stored; not stopping", metadata: [
+                    "unstored": "\(behind.sorted { $0.key < $1.key }.map { "partition \($0.key): \($0.value)" }.joined(separator: ", "))",
+                ])
+                activity.touch()
+                continue
             }
+            logger.info("idle: stopping every consumer at once", metadata: ["idleFor": "\(idle)"])
+            stopping.set(true)
         }
+    }
+
+    /// Messages Kafka holds beyond the stored offsets, for each of `partitions` that has
+    /// any; nil when the brokers or PostgreSQL do not answer (the consumers' own view decides).
+    private func unstored(in partitions: Set<Int32>, admin: KafkaAdmin) async -> [Int32: Int64]? {
+        let topic = configuration.pipeline.kafka.topic
+        guard let marks = try? await admin.highWatermarks(of: topic, timeout: .seconds(5)),
+              let stored = try? await store.storedOffsets(pipeline: configuration.pipeline.id, topic: topic)
+        else { return nil }
+        var behind: [Int32: Int64] = [:]
+        for partition in partitions {
+            guard let high = marks.partitions[partition]?.high else { continue }
+            let lag = high - (stored[partition] ?? 0)
+            if lag > 0 { behind[partition] = lag }
+        }
+        return behind
     }
 
     private func runConsumer(index: Int, activity: WorkerActivity, shouldStop: @escaping @Sendable () -> Bool) async throws {

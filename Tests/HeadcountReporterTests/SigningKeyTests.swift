@@ -140,7 +140,8 @@ struct SigningKeyTests {
             ]).wait(timeout: .seconds(120))
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("reporter stopped"), "\(run.output)")
-            #expect(try await store.eventCount(pipeline: pipeline.id) == Set(events.map(\.id)).count)
+            let stored = try await store.eventCount(pipeline: pipeline.id)
+            #expect(stored == Set(events.map(\.id)).count, "\(run.output.suffix(4000))")
             let sealed = try await store.storedSnapshots(pipeline: pipeline.id)
             #expect(!sealed.isEmpty, "the reporter in the worker process sealed")
             // Whatever it sealed before the events were stored, amendments explain.
