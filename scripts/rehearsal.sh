@@ -57,6 +57,8 @@ logs=.data/logs
 rm -rf "$run"
 mkdir -p "$run" "$logs"
 pids=()
+names=()
+declare -A cpu_seconds=()
 last_seal=
 stop_all() {
     # Everything but the development broker first (the workers must leave their group while
@@ -86,9 +88,23 @@ start() {
         "$@" >"$logs/$name.log" 2>&1 &
     fi
     pids+=("$!")
+    names+=("$name")
+}
+
+# The CPU each service has used so far (user + system, seconds), remembered at every look so a
+# service that exited (the simulator) keeps its figure; the machine's busy time beside it.
+clock_ticks=$(getconf CLK_TCK)
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+sample_cpu() {
+    local i fields
+    for i in "${!pids[@]}"; do
+        fields=$(cut -d' ' -f14,15 "/proc/${pids[i]}/stat" 2>/dev/null) || continue
+        cpu_seconds[${names[i]}]=$(awk -v t="$clock_ticks" '{ printf "%.1f", ($1 + $2) / t }' <<<"$fields")
+    done
 }
 
 server="$(scripts/postgres.sh start)"
+busy_at_start=$(machine_busy)
 psql -q "$server" -c "DROP DATABASE IF EXISTS headcount_demo WITH (FORCE)" -c "CREATE DATABASE headcount_demo"
 export DATABASE_URL="${server%/*}/headcount_demo"
 "$hc" migrate --log-level warning >/dev/null
@@ -173,6 +189,7 @@ while :; do
         fi
         echo; echo "demo: a service stopped (exit $status); logs in $logs/" >&2; tail -n 5 "$logs"/*.log >&2; exit 1
     done
+    sample_cpu
     sealed=$(psql -qtA "$DATABASE_URL" -c "SELECT count(*) FROM headcount.snapshots WHERE pipeline = '$pipeline_id'" 2>/dev/null || echo 0)
     if $tty; then printf '\r\033[K%s' "$(progress)"; elif [ $(( $(date +%s) - last_line )) -ge 10 ]; then progress; echo; last_line=$(date +%s); fi
     [ "$sealed" -ge "$buckets" ] && [ -s "$run/expected.json" ] && break
@@ -181,6 +198,15 @@ done
 $tty && echo
 last_seal=$(psql -qtA "$DATABASE_URL" -c "SELECT extract(epoch FROM max(sealed_at))::bigint FROM headcount.snapshots WHERE pipeline = '$pipeline_id'")
 echo "demo: all $buckets minutes sealed after $(( $(date +%s) - started )) s"
+sample_cpu
+ours=0
+line=
+for name in "${names[@]}"; do
+    line+=" $name ${cpu_seconds[$name]:-?}"
+    ours=$(awk -v a="$ours" -v b="${cpu_seconds[$name]:-0}" 'BEGIN { print a + b }')
+done
+busy=$(awk -v a="$(machine_busy)" -v b="$busy_at_start" -v t="$clock_ticks" 'BEGIN { printf "%.1f", (a - b) / t }')
+echo "demo: CPU seconds by service:$line; the machine was busy $busy CPU s in all (PostgreSQL and anything else: $(awk -v a="$busy" -v b="$ours" 'BEGIN { printf "%.1f", a - b }'))"
 
 out=out/certificate
 rm -rf "$out"
