@@ -56,6 +56,10 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
             configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
         }
         configuration.options.maximumConnections = maximumConnections
+        // Opened when the pool starts, not at the first query: a worker joining a live group
+        // reads its partitions' offsets the moment they are assigned, and a fresh connection
+        // (TCP, start-up, authentication) would be most of that time.
+        configuration.options.minimumConnections = min(2, maximumConnections)
         configuration.options.connectTimeout = .seconds(5)
         return configuration
     }

@@ -24,7 +24,7 @@ struct ConsumerLoop {
     /// nothing more is stored.
     func run(shouldStop: @escaping @Sendable () -> Bool) async throws {
         let starter = PartitionStarter(
-            ledger: ledger, consumer: consumer, store: store, pipeline: configuration.pipeline.id,
+            ledger: ledger, consumer: consumer, presence: presence, store: store, pipeline: configuration.pipeline.id,
             topic: configuration.pipeline.kafka.topic, initialRetryDelay: configuration.initialRetryDelay,
             maximumRetryDelay: configuration.maximumRetryDelay, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

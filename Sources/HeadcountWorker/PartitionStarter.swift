@@ -8,6 +8,7 @@ import Logging
 struct PartitionStarter {
     let ledger: PartitionLedger
     let consumer: KafkaConsumer
+    let presence: PresenceKeeper
     let store: EventStore
     let pipeline: String
     let topic: String
@@ -61,10 +62,35 @@ struct PartitionStarter {
                 "offsetsReadIn": "\(loaded.milliseconds) ms",
                 "sinceAssigned": "\(sinceAssigned.map { "\($0.milliseconds) ms" } ?? "?")",
             ])
+            await preload(started)
         } catch {
             guard error.code != .destroyed else { return }
             logger.error("cannot start assigned partitions; reading their offsets again", metadata: ["error": "\(error)"])
             ledger.startFailed(Array(start.keys))
+        }
+    }
+}
+
+extension PartitionStarter {
+    /// Reads the stored events of partitions just started into the counting engine while
+    /// their first messages are fetched, so the first batch of a partition that moved here
+    /// does not read them on the poll loop, where the consumer's other partitions would wait.
+    ///
+    /// Only a head start: the batch still checks that the engine holds the partition as of
+    /// the offset it continues from (`PresenceKeeper.stale`) and reads it itself if not (a
+    /// batch that came first, a previous owner that committed after this read).
+    private func preload(_ partitions: [Int32]) async {
+        guard !partitions.isEmpty, !Task.isCancelled else { return }
+        let began = ContinuousClock.now
+        do {
+            let contents = try await store.partitionContents(pipeline: pipeline, topic: topic, partitions: partitions)
+            let loaded = presence.preload(contents, partitions: partitions)
+            logger.info("presence preloaded", metadata: [
+                "partitions": "\(loaded.sorted())", "events": "\(contents.events.count)", "in": "\((ContinuousClock.now - began).milliseconds) ms",
+            ])
+        } catch {
+            // The first batch reads them then; nothing is lost but the head start.
+            if !Task.isCancelled { logger.warning("cannot preload the started partitions' events", metadata: ["error": "\(error)"]) }
         }
     }
 }

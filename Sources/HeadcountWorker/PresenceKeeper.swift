@@ -58,6 +58,21 @@ final class PresenceKeeper: Sendable {
         }
     }
 
+    /// `load`, for the partitions of `partitions` the engine holds nothing of yet: a
+    /// partition a batch has loaded meanwhile (perhaps at a later offset) is left as it is.
+    /// - Returns: the partitions loaded.
+    func preload(_ contents: PartitionContents, partitions: [Int32]) -> [Int32] {
+        state.withLock { state in
+            let fresh = Set(partitions.filter { state.loaded[$0] == nil })
+            guard !fresh.isEmpty else { return [] }
+            let events = contents.events.filter { fresh.contains($0.partition) }
+            _ = state.engine.ingest(events.map(\.event))
+            for positioned in events { state.recent.insert(positioned.event.id) }
+            for partition in fresh { state.loaded[partition] = .some(contents.nextOffsets[partition]) }
+            return Array(fresh)
+        }
+    }
+
     /// A batch was committed: its partitions' stored events, and the engine, now reach its offsets.
     func committed(_ progress: [PartitionProgress]) {
         state.withLock { state in
