@@ -120,6 +120,15 @@ struct BenchRebalanceCommand: AsyncParsableCommand {
         let events = workers().flatMap { WorkerLogEvent.parse($0.lines, worker: $0.name) }.filter { $0.at > changed }
         let report = RebalanceReport(changed: changed, events: events, partitions: all, progress: progress)
         say("\(name): \(report.summary(target: target))")
+        // HEADCOUNT_BENCH_TRACE=1: every worker line since the change, in ms after it, to see
+        // where a move's time goes.
+        if ProcessInfo.processInfo.environment["HEADCOUNT_BENCH_TRACE"] == "1" {
+            for worker in workers() {
+                for line in worker.lines where line.at > changed {
+                    say("  trace \(name) +\(Int((line.at - changed) / .milliseconds(1))) ms \(worker.name): \(line.text.prefix(400))")
+                }
+            }
+        }
     }
 
     /// A pipeline whose window is now, written to a file for the workers.
