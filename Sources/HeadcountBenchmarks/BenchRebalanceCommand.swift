@@ -35,6 +35,9 @@ struct BenchRebalanceCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Consumer group session timeout of the workers.", valueName: "seconds"))
     var sessionTimeout: Double = 6
 
+    @Option(help: ArgumentHelp("An argument added to every `headcount work` the bench starts (repeatable), e.g. --worker-argument=--kafka-property=fetch.wait.max.ms=100.", valueName: "argument"))
+    var workerArgument: [String] = []
+
     @OptionGroup var database: DatabaseOption
     @OptionGroup var logging: LoggingOptions
 
@@ -75,7 +78,7 @@ struct BenchRebalanceCommand: AsyncParsableCommand {
         let arguments = [
             "work", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", database.description,
             "--group", group, "--concurrency", "1", "--session-timeout", "\(sessionTimeout)", "--no-metrics", "--log-level", "info",
-        ]
+        ] + workerArgument
         let all = Set(0..<Int32(partitions))
         let formed = ContinuousClock.now
         var workers = ["a": try BenchWorkerProcess(name: "a", arguments: arguments), "b": try BenchWorkerProcess(name: "b", arguments: arguments)]
