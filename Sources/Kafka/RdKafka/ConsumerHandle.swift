@@ -126,9 +126,14 @@ private let rebalanceCallback: @convention(c) (
             ?? Dictionary(partitions.map { ($0, KafkaOffset.committed) }, uniquingKeysWith: { $1 })
         let waiting = partitions.filter { offsets[$0] == nil }
         for index in 0..<Int(list.pointee.cnt) {
-            // A partition that waits for `start` still begins fetching (paused) from a logical
-            // offset, so that librdkafka accepts the seek that `start` makes.
-            list.pointee.elems[index].offset = (offsets[partitions[index]] ?? .beginning).rawValue
+            // A partition that waits for `start` is assigned at an absolute offset (0), paused
+            // at once, so that librdkafka accepts the seek that `start` makes. Not a logical one
+            // (beginning, committed): librdkafka would first ask the broker for it, and `start`'s
+            // seek would overtake that query, whose outdated answer makes the partition retry it
+            // after a fixed 500 ms, holding the first fetch of a moved partition that long.
+            // What a fetch from 0 begun before the pause took effect returns (messages, or an
+            // out-of-range error when 0 is gone) is dropped: its version is older than the seek's.
+            list.pointee.elems[index].offset = (offsets[partitions[index]] ?? KafkaOffset(0)).rawValue
         }
         // The tracker first: whatever is fetched from here on is filtered by the new assignment.
         positions.assigned(partitions, startingAt: offsets)
