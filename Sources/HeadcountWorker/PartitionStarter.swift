@@ -62,6 +62,7 @@ struct PartitionStarter {
                 "offsetsReadIn": "\(loaded.milliseconds) ms",
                 "sinceAssigned": "\(sinceAssigned.map { "\($0.milliseconds) ms" } ?? "?")",
             ])
+            await consumer.wakeFetchers(for: started.map { KafkaTopicPartition(topic: topic, partition: $0) })
             await preload(started)
         } catch {
             guard error.code != .destroyed else { return }

@@ -69,6 +69,28 @@ extension KafkaConsumer {
         }
     }
 
+    /// Wakes the fetchers of the partitions' leaders after `start`, so the first fetch of a
+    /// partition just started goes out now.
+    ///
+    /// librdkafka 2.0.2 does not wake a broker's thread when a partition of it is resumed: a
+    /// thread with nothing else to fetch (a member that just joined, or whose other partitions
+    /// are idle) sleeps up to a second (`rd_kafka_max_block_ms`) before it sees the partition,
+    /// a second added to every move. Asking each leader for the partition's latest offset
+    /// (`rd_kafka_offsets_for_times`, one request per leader) is I/O on that thread, which wakes
+    /// it. Runs beside the poll loop; errors only mean the fetch waits for the thread's timer.
+    public func wakeFetchers(for partitions: [KafkaTopicPartition], timeout: Duration = .seconds(1)) async {
+        guard !partitions.isEmpty else { return }
+        let handle = handle
+        await controlQueue.runBlockingNonThrowing {
+            try? handle.withControlClient { rk throws(KafkaError) in
+                // -1: the latest offset (ListOffsets' timestamp for "end").
+                try withPartitionList(partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(-1)) })) { list throws(KafkaError) in
+                    _ = rd_kafka_offsets_for_times(rk, list, Int32(clamping: timeout.timeoutMilliseconds))
+                }
+            }
+        }
+    }
+
     /// Moves an assigned partition's fetch position; the next message polled from it is `offset`.
     ///
     /// Also the way out of an out-of-range error under `autoOffsetReset = .error`: librdkafka
