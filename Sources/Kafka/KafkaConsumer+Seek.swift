@@ -21,6 +21,8 @@ extension KafkaConsumer {
     @discardableResult
     public func start(_ offsets: [KafkaTopicPartition: KafkaOffset], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicPartition] {
         let handle = handle
+        handle.startWaiting()
+        defer { handle.startDone() }
         try await controlQueue.runBlocking { () throws(KafkaError) in
             try handle.withControlClient { _ throws(KafkaError) in handle.wakeConsume() }
         }

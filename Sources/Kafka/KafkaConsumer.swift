@@ -59,6 +59,7 @@ public final class KafkaConsumer: Sendable {
         guard maxMessages >= 1 else {
             throw KafkaError(code: .invalidArgument, message: "poll(maxMessages:) must be at least 1, got \(maxMessages)")
         }
+        let handle = handle
         let positions = handle.positions
         let logger = logger
         let copiesHeaders = copiesHeaders
@@ -66,7 +67,8 @@ public final class KafkaConsumer: Sendable {
             let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout.timeoutMilliseconds)) * 1_000_000
             var topics = TopicNames()
             var records: [KafkaConsumerRecord] = []
-            while records.count < maxMessages {
+            // A waiting `start` cuts the batch short (see `ConsumerHandle.startWaiting`).
+            while records.count < maxMessages, !handle.isStartWaiting {
                 let now = DispatchTime.now().uptimeNanoseconds
                 let remaining = now < deadline ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
                 // NULL: the time is up, or a wake-up (`start`) or a rebalance asked to return.

@@ -61,6 +61,22 @@ final class ConsumerHandle: @unchecked Sendable {
         rd_kafka_queue_yield(queue)
     }
 
+    /// `start` calls waiting for the poll thread. While there are any, a poll returns what it
+    /// has at once: the yield wakes only the consume call in progress, and the poll loop's next
+    /// poll may be queued on the poll thread before the start's work is, which would then wait
+    /// that poll's whole timeout.
+    private let startsWaiting = Atomic<Int>(0)
+
+    func startWaiting() {
+        startsWaiting.add(1, ordering: .sequentiallyConsistent)
+    }
+
+    func startDone() {
+        startsWaiting.subtract(1, ordering: .sequentiallyConsistent)
+    }
+
+    var isStartWaiting: Bool { startsWaiting.load(ordering: .sequentiallyConsistent) > 0 }
+
     /// Refuses every later control call; returns once none is in progress.
     func closeControl() {
         controlOpen.withLock { $0 = false }
