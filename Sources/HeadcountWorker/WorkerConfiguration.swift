@@ -63,7 +63,14 @@ public struct WorkerConfiguration: Sendable {
         configuration.assignmentStrategy = assignmentStrategy
         // Events carry everything in their JSON; the `source` header is for other readers.
         configuration.copiesHeaders = false
-        configuration.additionalProperties = ["queued.max.messages.kbytes": String(max(1, maximumPrefetchBytes >> 10))]
+        configuration.additionalProperties = [
+            "queued.max.messages.kbytes": String(max(1, maximumPrefetchBytes >> 10)),
+            // How long a broker may hold a fetch that found nothing new (default 500 ms). A
+            // broker connection has one fetch in flight, so a partition resumed on it (a move)
+            // or filling again after a quiet spell waits for the one held; 100 ms bounds that
+            // for ten idle fetches a second per broker.
+            "fetch.wait.max.ms": "100",
+        ]
             .merging(kafkaProperties) { _, explicit in explicit }
         return configuration
     }
