@@ -106,11 +106,16 @@ public final class Worker: Service, Sendable {
                 owned = now
                 activity.touch()
             }
+            // Partitions owned but not started yet (offsets loading, a start waiting for the
+            // poll thread) are work to come, seen here even while the poll loop cannot look.
+            if ledgers.get().values.contains(where: { $0.ownedPartitions != $0.runningPartitions }) {
+                activity.touch()
+            }
             let idle = activity.idleFor
             guard idle >= (owned.isEmpty ? max(limit, .seconds(60)) : limit) else { continue }
             if let admin, let behind = await unstored(in: owned, admin: admin), !behind.isEmpty {
                 logger.info("quiet, but Kafka still holds messages not stored; not stopping", metadata: [
-                    "unstored": "\(behind.sorted { $0.key < $1.key }.map { "partition \($0.key): \($0.value)" }.joined(separator: ", "))",
+                    "unstored": "\(behind.sorted { $0.key < $1.key }.map { "partition \($0.key): \($0.value < 0 ? "no answer" : String($0.value))" }.joined(separator: ", "))",
                 ])
                 activity.touch()
                 continue
@@ -129,7 +134,11 @@ public final class Worker: Service, Sendable {
         else { return nil }
         var behind: [Int32: Int64] = [:]
         for partition in partitions {
-            guard let high = marks.partitions[partition]?.high else { continue }
+            // A partition the brokers did not answer for is not known to be caught up.
+            guard let high = marks.partitions[partition]?.high else {
+                if marks.unanswered[partition] != nil { behind[partition] = -1 }
+                continue
+            }
             let lag = high - (stored[partition] ?? 0)
             if lag > 0 { behind[partition] = lag }
         }

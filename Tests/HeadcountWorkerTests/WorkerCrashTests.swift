@@ -33,7 +33,7 @@ struct WorkerCrashTests {
         [
             "work", "--pipeline", file, "--brokers", cluster.bootstrapServers, "--database", "\(url.description)",
             "--batch-size", "2000", "--stop-when-idle", "\(idle)", "--session-timeout", "6", "--no-metrics",
-            "--log-level", "warning",
+            "--log-level", ProcessInfo.processInfo.environment["HEADCOUNT_TEST_WORKER_LOG_LEVEL"] ?? "warning",
         ]
     }
 
@@ -129,7 +129,9 @@ struct WorkerCrashTests {
             let second = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 8))
             let (secondStatus, secondOutput) = try await second.wait(timeout: .seconds(120))
             #expect(secondStatus == 0)
-            #expect(firstProcessed + Self.processed(in: secondOutput) == events.count, "nothing lost, nothing twice")
+            #expect(
+                firstProcessed + Self.processed(in: secondOutput) == events.count,
+                "nothing lost, nothing twice; first worker: \(output.suffix(3000)); second worker: \(secondOutput.suffix(3000))")
             #expect(Set(try await store.events(pipeline: pipeline.id)) == Set(events))
         }
     }
