@@ -133,11 +133,20 @@ struct SigningKeyTests {
             // The window lies in the past: by the real clock the watermark passes it as soon
             // as the partitions have been idle for L, so the test shortens nothing but waits
             // for the worker to stop when idle.
-            let run = try await HeadcountProcess([
+            // Stopped with SIGTERM once everything is stored and sealed, not by its idle stop:
+            // on a loaded CI machine a quiet spell of a few seconds is not the end of the work.
+            let process = try HeadcountProcess([
                 "work", "--pipeline", files.pipeline, "--database", ReporterSafetyTests.text(url),
-                "--brokers", cluster.bootstrapServers, "--no-metrics", "--stop-when-idle", "4",
+                "--brokers", cluster.bootstrapServers, "--no-metrics",
                 "--report", "--key", files.key, "--report-interval", "0.2",
-            ]).wait(timeout: .seconds(120))
+            ])
+            let distinct = Set(events.map(\.id)).count
+            try await waitUntil("the worker to store every event and its reporter to seal", timeout: .seconds(120)) {
+                let stored = try await store.eventCount(pipeline: pipeline.id)
+                return stored == distinct ? try await !store.storedSnapshots(pipeline: pipeline.id).isEmpty : false
+            }
+            process.signal(SIGTERM)
+            let run = try await process.wait(timeout: .seconds(60))
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("reporter stopped"), "\(run.output)")
             let stored = try await store.eventCount(pipeline: pipeline.id)

@@ -126,8 +126,14 @@ struct WorkerCrashTests {
             #expect(status == 0, "graceful shutdown exits 0")
             let firstProcessed = Self.processed(in: output)
             // Left cleanly: a new member gets the partitions at once, not after the session timeout.
-            let second = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 8))
-            let (secondStatus, secondOutput) = try await second.wait(timeout: .seconds(120))
+            // The second runs until everything is stored, then leaves with SIGTERM too (not by
+            // its idle stop, which a quiet spell on a loaded CI machine can end early).
+            let second = try HeadcountProcess(Self.workArguments(file, cluster, url, idle: 600))
+            try await waitUntil("the second worker to store every event", timeout: .seconds(120)) {
+                try await store.eventCount(pipeline: pipeline.id) == Set(events.map(\.id)).count
+            }
+            second.signal(SIGTERM)
+            let (secondStatus, secondOutput) = try await second.wait(timeout: .seconds(30))
             #expect(secondStatus == 0)
             #expect(
                 firstProcessed + Self.processed(in: secondOutput) == events.count,
