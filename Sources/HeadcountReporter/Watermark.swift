@@ -42,9 +42,11 @@ public enum Watermark {
         let bounds = partitions.sorted().map { partition in
             bound(partition, kafka: kafka, progress: stored[partition], horizon: horizon, allowedLateness: allowedLateness)
         }
-        // An empty topic list with Kafka answering: nothing can be missing.
-        var candidate: Instant? = horizon
-        for bound in bounds {
+        // The minimum of the bounds (section 4), not also capped at now − L: when every
+        // partition offers its event time, that minimum is the watermark even if it is later.
+        // An empty topic list with Kafka answering: nothing can be missing, now − L.
+        var candidate: Instant? = bounds.isEmpty ? horizon : bounds[0].offer
+        for bound in bounds.dropFirst() {
             guard let offer = bound.offer, let least = candidate else { candidate = nil; break }
             candidate = min(least, offer)
         }
