@@ -3,16 +3,16 @@
 /// Swift's `String` equality is Unicode canonical equivalence, so "é" and "e\u{301}" would be
 /// one participant. Keys are opaque identifiers (pseudonyms, ids), and the certificate sorts
 /// them bytewise, so identity is bytewise too.
-struct ExactKey: Hashable, Sendable {
-    let text: String
+public struct ExactKey: Hashable, Sendable {
+    public let text: String
 
-    init(_ text: String) { self.text = text }
+    public init(_ text: String) { self.text = text }
 
-    static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
+    public static func == (lhs: ExactKey, rhs: ExactKey) -> Bool {
         lhs.text.bytewiseEquals(rhs.text)
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         let done: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
             hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
         }

@@ -52,6 +52,8 @@ public struct PresenceContribution: Hashable, Sendable {
     public var uniqueBucket: Int?
     /// The first bucket m with length(P ∩ [start, E_m)) ≥ Q: +1 to `qualified` from m on.
     public var qualifiedBucket: Int?
+    /// The last piece's end, which the changes above include: nil without one inside the window.
+    public var tail: ContributionTail?
 
     /// No contribution (empty presence).
     public static let none = PresenceContribution(activeBuckets: [], peakChanges: [], uniqueBucket: nil, qualifiedBucket: nil)
@@ -65,6 +67,7 @@ public struct PresenceContribution: Hashable, Sendable {
         self.sustainedChanges = sustainedChanges
         self.uniqueBucket = uniqueBucket
         self.qualifiedBucket = qualifiedBucket
+        self.tail = nil
     }
 
     /// The contribution of `presence`, which must lie inside the window of `rules`.
@@ -98,10 +101,74 @@ public struct PresenceContribution: Hashable, Sendable {
         self.activeBuckets = active
         self.peakChanges = changes
         self.sustainedChanges = sustained
+        // The changes of the last piece's end were appended last, each where it exists.
+        if let last = presence.intervals.last {
+            let lastStart = last.to - rules.sustained
+            let tail = ContributionTail(
+                peakEnd: last.to < rules.end ? last.to : nil,
+                sustainedEnd: lastStart >= last.from && lastStart + 1 < rules.end ? lastStart + 1 : nil)
+            self.tail = tail.isEmpty ? nil : tail
+        } else {
+            self.tail = nil
+        }
         self.uniqueBucket = presence.intervals.first.map { rules.bucketIndex($0.from) }
         // Qualified at E_m iff the qualification instant x ≤ E_m, i.e. from the bucket holding x − 1.
         self.qualifiedBucket = presence.qualificationInstant(minimum: rules.effectiveMinimum)
             .map { rules.bucketIndex($0 - 1) }
+    }
+}
+
+/// The −1 changes where a participant's last presence piece ends: of concurrency at its end b
+/// and of the S-covering level at b − S + 1.
+///
+/// While that piece may still grow (every heartbeat moves b), a worker keeps these two
+/// changes out of the change rows and stores them on the participant's presence row instead,
+/// so a heartbeat rewrites one row rather than appending four; the reporter adds the stored
+/// tails to the rows it sums. Where a contribution's changes live is bookkeeping only: rows
+/// plus tails are always the whole contribution (docs/counting.md, "Open tails").
+public struct ContributionTail: Hashable, Sendable {
+    /// The instant concurrency drops, when the piece ends before the window's end.
+    public var peakEnd: Int64?
+    /// The instant the S-covering level drops, when the piece is at least S long and that
+    /// instant lies before the window's end.
+    public var sustainedEnd: Int64?
+
+    public init(peakEnd: Int64?, sustainedEnd: Int64?) {
+        self.peakEnd = peakEnd
+        self.sustainedEnd = sustainedEnd
+    }
+
+    public var isEmpty: Bool { peakEnd == nil && sustainedEnd == nil }
+
+    /// The earliest instant it changes anything at: buckets ending at or before it do not see it.
+    public var earliest: Int64 {
+        switch (sustainedEnd, peakEnd) {
+        case let (sustained?, peak?): min(sustained, peak)
+        case let (sustained?, nil): sustained
+        case let (nil, peak?): peak
+        case (nil, nil): .max
+        }
+    }
+
+    /// Its changes as a contribution delta (`sign` −1 takes them back out).
+    public func delta(sign: Int = 1) -> ContributionDelta {
+        ContributionDelta(
+            active: [], peak: peakEnd.map { [PeakChange(at: $0, delta: -sign)] } ?? [],
+            sustained: sustainedEnd.map { [PeakChange(at: $0, delta: -sign)] } ?? [], unique: [], qualified: [])
+    }
+}
+
+extension PresenceContribution {
+    /// The contribution without its tail's two changes: what the change rows hold of it
+    /// while its tail is stored on the presence row.
+    public var withoutTail: PresenceContribution {
+        guard let tail else { return self }
+        var body = self
+        // `init(presence:rules:)` appends the tail's changes last.
+        if tail.peakEnd != nil { body.peakChanges.removeLast() }
+        if tail.sustainedEnd != nil { body.sustainedChanges.removeLast() }
+        body.tail = nil
+        return body
     }
 }
 

@@ -45,9 +45,15 @@ struct ContributionFeed: Sendable {
         fence = ContributionFence(buckets: max(previous.buckets, newFence.buckets), peaks: max(previous.peaks, newFence.peaks))
     }
 
-    /// Every bucket's numbers.
-    mutating func numbers() -> [BucketNumbers] {
-        tally.numbers()
+    /// Every bucket's numbers, the tails kept on presence rows added (`ContributionTail`):
+    /// exact for every bucket that ends by the cut those tails were read with.
+    ///
+    /// The tails are the round's own (they move between rounds), so they are added for
+    /// this answer and taken out again: the tally keeps the rows only.
+    mutating func numbers(adding tails: [ContributionTail] = []) -> [BucketNumbers] {
+        for tail in tails { tally.apply(tail.delta()) }
+        defer { for tail in tails { tally.apply(tail.delta(sign: -1)) } }
+        return tally.numbers()
     }
 
     private mutating func apply(_ rows: ContributionRows) {

@@ -97,7 +97,10 @@ struct Sealer: Sendable {
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
         guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
         lastSeen = seen
-        let numbers = feed.numbers()
+        // Every bucket this round seals or amends ends by the end of bucket `sealable` − 1;
+        // one more serves whoever reads the next minute's numbers.
+        let cut = min(rules.bucketEnd(sealable), rules.windowEnd).milliseconds
+        let numbers = feed.numbers(adding: try await round.openTails(pipeline: pipelineID, before: cut))
         outcome.amended = try await amend(round, numbers: numbers, sealedCount: sealedCount, seen: seen)
         guard sealable > sealedCount else { return outcome }
         let incomplete = IncompleteBuckets.reason(gaps: try await round.retentionGaps(pipeline: pipelineID))

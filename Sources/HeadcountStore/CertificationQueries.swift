@@ -139,6 +139,15 @@ enum CertificationQueries {
             if covering != 0 { sustained.append(PeakChange(at: at, delta: covering)) }
         }
         tally.apply(ContributionDelta(active: [], peak: changes, sustained: sustained, unique: [], qualified: []))
+        // With the tails kept on presence rows, the rows are every contribution whole.
+        let tails = try await connection.query(
+            """
+            SELECT tail_peak_at, tail_sustained_at FROM headcount.presence
+            WHERE pipeline = \(pipeline) AND (tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL)
+            """, logger: logger)
+        for try await (peak, covering) in tails.decode((Int64?, Int64?).self) {
+            tally.apply(ContributionTail(peakEnd: peak, sustainedEnd: covering).delta())
+        }
         return tally.numbers()
     }
 }

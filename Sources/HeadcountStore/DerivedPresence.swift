@@ -8,13 +8,20 @@ public struct PresenceUpdate: Sendable, Hashable {
     /// First bucket at whose end the participant is unique / qualified (nil: not yet).
     public var uniqueBucket: Int?
     public var qualifiedBucket: Int?
+    /// The contribution's tail when it is kept on the presence row instead of in the change
+    /// rows (`ContributionTail`); nil when the rows hold the whole contribution.
+    public var tail: ContributionTail?
 
-    public init(participant: String, partition: Int32, presence: Presence, uniqueBucket: Int?, qualifiedBucket: Int?) {
+    public init(
+        participant: String, partition: Int32, presence: Presence, uniqueBucket: Int?, qualifiedBucket: Int?,
+        tail: ContributionTail? = nil
+    ) {
         self.participant = participant
         self.partition = partition
         self.presence = presence
         self.uniqueBucket = uniqueBucket
         self.qualifiedBucket = qualifiedBucket
+        self.tail = tail
     }
 }
 

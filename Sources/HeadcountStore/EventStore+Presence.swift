@@ -10,15 +10,19 @@ extension EventStore {
             // One statement for the whole batch: arrays unnested into rows.
             try await connection.query(
                 """
-                INSERT INTO headcount.presence (pipeline, participant, kafka_partition, intervals, unique_bucket, qualified_bucket)
-                SELECT \(pipeline), p, k, i::int8multirange, NULLIF(u, -1), NULLIF(q, -1)
+                INSERT INTO headcount.presence (
+                    pipeline, participant, kafka_partition, intervals, unique_bucket, qualified_bucket, tail_peak_at, tail_sustained_at)
+                SELECT \(pipeline), p, k, i::int8multirange, NULLIF(u, -1), NULLIF(q, -1), NULLIF(tp, \(Self.noInstant)), NULLIF(ts, \(Self.noInstant))
                 FROM unnest(\(updates.map(\.participant))::text[], \(updates.map(\.partition))::int[],
                             \(updates.map(\.presence.multirangeLiteral))::text[],
-                            \(updates.map { Int32($0.uniqueBucket ?? -1) })::int[], \(updates.map { Int32($0.qualifiedBucket ?? -1) })::int[])
-                     AS u(p, k, i, u, q)
+                            \(updates.map { Int32($0.uniqueBucket ?? -1) })::int[], \(updates.map { Int32($0.qualifiedBucket ?? -1) })::int[],
+                            \(updates.map { $0.tail?.peakEnd ?? Self.noInstant })::bigint[],
+                            \(updates.map { $0.tail?.sustainedEnd ?? Self.noInstant })::bigint[])
+                     AS u(p, k, i, u, q, tp, ts)
                 ON CONFLICT (pipeline, participant) DO UPDATE SET
                     intervals = EXCLUDED.intervals, unique_bucket = EXCLUDED.unique_bucket,
                     qualified_bucket = EXCLUDED.qualified_bucket, kafka_partition = EXCLUDED.kafka_partition,
+                    tail_peak_at = EXCLUDED.tail_peak_at, tail_sustained_at = EXCLUDED.tail_sustained_at,
                     updated_at = now()
                 """, logger: logger)
         }
@@ -57,6 +61,10 @@ extension EventStore {
                 """, logger: logger)
         }
     }
+
+    /// Stands for "no tail instant" in the arrays of the upsert (PostgresNIO binds no NULLs
+    /// inside arrays of integers).
+    static let noInstant = Int64.min
 
     /// Every bucket's numbers summed from the stored contributions, through the counting
     /// engine's own tally: what the reporter seals, without rescanning events.
@@ -117,6 +125,16 @@ extension EventStore {
                     """, logger: self.logger)
                 for try await (partition, offset) in rows.decode((Int32, Int64).self) { contents.nextOffsets[partition] = offset }
                 contents.events = try await self.events(pipeline: pipeline, partitions: partitions, on: connection)
+                let tails = try await connection.query(
+                    """
+                    SELECT participant, kafka_partition, tail_peak_at, tail_sustained_at FROM headcount.presence
+                    WHERE pipeline = \(pipeline) AND kafka_partition = ANY(\(partitions)::int[])
+                      AND (tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL)
+                    """, logger: self.logger)
+                for try await (participant, partition, peak, sustained) in tails.decode((String, Int32, Int64?, Int64?).self) {
+                    contents.openTails.append(
+                        StoredTail(participant: participant, partition: partition, tail: ContributionTail(peakEnd: peak, sustainedEnd: sustained)))
+                }
                 return contents
             }
         } catch {
@@ -157,6 +175,21 @@ public struct PartitionContents: Sendable {
     public var events: [PositionedEvent] = []
     /// Partitions with nothing stored yet have none.
     public var nextOffsets: [Int32: Int64] = [:]
+    /// The participants of these partitions whose tail is kept on the presence row.
+    public var openTails: [StoredTail] = []
 
     public init() {}
+}
+
+/// A tail kept on a presence row (`ContributionTail`), not in the change rows.
+public struct StoredTail: Sendable, Hashable {
+    public var participant: String
+    public var partition: Int32
+    public var tail: ContributionTail
+
+    public init(participant: String, partition: Int32, tail: ContributionTail) {
+        self.participant = participant
+        self.partition = partition
+        self.tail = tail
+    }
 }

@@ -30,13 +30,21 @@ extension EventStore {
                 // Change points before the window's start add no presence (BucketTally skips them).
                 let levels = try await connection.query(
                     """
-                    WITH base AS (
+                    WITH tails AS (
+                        SELECT tail_peak_at, tail_sustained_at FROM headcount.presence
+                        WHERE pipeline = \(pipeline) AND least(tail_peak_at, tail_sustained_at) < \(end.milliseconds)
+                          AND (tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL)),
+                    changes AS (
+                        SELECT at_ms, delta, sustained_delta FROM headcount.peak_changes
+                        WHERE pipeline = \(pipeline) AND at_ms >= \(rules.windowStart.milliseconds) AND at_ms < \(end.milliseconds)
+                        UNION ALL SELECT tail_peak_at, -1, 0 FROM tails WHERE tail_peak_at IS NOT NULL
+                        UNION ALL SELECT tail_sustained_at, 0, -1 FROM tails WHERE tail_sustained_at IS NOT NULL),
+                    base AS (
                         SELECT coalesce(sum(delta), 0) AS level, coalesce(sum(sustained_delta), 0) AS covering
-                        FROM headcount.peak_changes
-                        WHERE pipeline = \(pipeline) AND at_ms >= \(rules.windowStart.milliseconds) AND at_ms < \(start.milliseconds)),
+                        FROM changes WHERE at_ms >= \(rules.windowStart.milliseconds) AND at_ms < \(start.milliseconds)),
                     inside AS (
-                        SELECT at_ms, sum(delta) AS delta, sum(sustained_delta) AS covering FROM headcount.peak_changes
-                        WHERE pipeline = \(pipeline) AND at_ms >= \(start.milliseconds) AND at_ms < \(end.milliseconds)
+                        SELECT at_ms, sum(delta) AS delta, sum(sustained_delta) AS covering FROM changes
+                        WHERE at_ms >= \(start.milliseconds) AND at_ms < \(end.milliseconds)
                         GROUP BY at_ms),
                     running AS (
                         SELECT sum(delta) OVER (ORDER BY at_ms) AS level, sum(covering) OVER (ORDER BY at_ms) AS covering FROM inside)

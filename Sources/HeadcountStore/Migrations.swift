@@ -127,5 +127,6 @@ enum Migrations {
         sustainedPeak,
         workerHeartbeats,
         rehearsal,
+        openTails,
     ]
 }

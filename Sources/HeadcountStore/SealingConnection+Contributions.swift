@@ -164,6 +164,26 @@ extension SealingRound {
 }
 
 extension SealingRound {
+    /// The tails kept on presence rows (`ContributionTail`) that change anything before
+    /// `cut` (Unix ms): with the rows, the whole contributions as far as buckets ending by
+    /// `cut` can see. Workers move a tail into the rows once event time passes it, so these
+    /// are few: tails on partitions that had no batch since (found by `presence_open_tails`).
+    public func openTails(pipeline: String, before cut: Int64) async throws -> [ContributionTail] {
+        let rows = try await connection.query(
+            """
+            SELECT tail_peak_at, tail_sustained_at FROM headcount.presence
+            WHERE pipeline = \(pipeline) AND least(tail_peak_at, tail_sustained_at) < \(cut)
+              AND (tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL)
+            """, logger: logger)
+        var tails: [ContributionTail] = []
+        for try await (peak, sustained) in rows.decode((Int64?, Int64?).self) {
+            tails.append(ContributionTail(peakEnd: peak, sustainedEnd: sustained))
+        }
+        return tails
+    }
+}
+
+extension SealingRound {
     /// Every currently qualified participant with its first qualified bucket, from
     /// `presence`: the qualification state's starting point, read once when the reporter
     /// takes the lock. Two array values rather than a row per participant (decoding cost).

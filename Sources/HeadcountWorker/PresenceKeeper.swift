@@ -18,6 +18,9 @@ final class PresenceKeeper: Sendable {
         var loaded: [Int32: Int64?] = [:]
         /// Ids of events stored on those partitions, the latest of them at least.
         var recent: RecentEventIDs
+        /// Whose tail (`ContributionTail`) is stored on the presence row rather than in the
+        /// change rows, and where it is due.
+        var tails = OpenTails()
     }
 
     private let rules: CountingRules
@@ -51,11 +54,20 @@ final class PresenceKeeper: Sendable {
     /// whoever stored them wrote those already. The engine only ever holds stored events, so
     /// adding every stored event of a partition again leaves it holding exactly those.
     func load(_ contents: PartitionContents, partitions: [Int32]) {
-        state.withLock { state in
-            _ = state.engine.ingest(contents.events.map(\.event))
-            for positioned in contents.events { state.recent.insert(positioned.event.id) }
-            for partition in partitions { state.loaded[partition] = .some(contents.nextOffsets[partition]) }
+        state.withLock { state in Self.load(contents, partitions: Set(partitions), into: &state) }
+    }
+
+    private static func load(_ contents: PartitionContents, partitions: Set<Int32>, into state: inout State) {
+        let events = contents.events.filter { partitions.contains($0.partition) }
+        _ = state.engine.ingest(events.map(\.event))
+        for positioned in events {
+            state.recent.insert(positioned.event.id)
+            state.tails.saw(positioned.event.at.milliseconds, partition: positioned.partition)
         }
+        for tail in contents.openTails where partitions.contains(tail.partition) {
+            state.tails.keep(ExactKey(tail.participant), partition: tail.partition, earliest: tail.tail.earliest)
+        }
+        for partition in partitions { state.loaded[partition] = .some(contents.nextOffsets[partition]) }
     }
 
     /// `load`, for the partitions of `partitions` the engine holds nothing of yet: a
@@ -65,10 +77,7 @@ final class PresenceKeeper: Sendable {
         state.withLock { state in
             let fresh = Set(partitions.filter { state.loaded[$0] == nil })
             guard !fresh.isEmpty else { return [] }
-            let events = contents.events.filter { fresh.contains($0.partition) }
-            _ = state.engine.ingest(events.map(\.event))
-            for positioned in events { state.recent.insert(positioned.event.id) }
-            for partition in fresh { state.loaded[partition] = .some(contents.nextOffsets[partition]) }
+            Self.load(contents, partitions: fresh, into: &state)
             return Array(fresh)
         }
     }
@@ -83,7 +92,10 @@ final class PresenceKeeper: Sendable {
     /// Forgets partitions this consumer no longer owns: if it gets them back, they are
     /// reloaded, since another consumer may have stored events for them meanwhile.
     func keepOnly(_ owned: Set<Int32>) {
-        state.withLock { $0.loaded = $0.loaded.filter { owned.contains($0.key) } }
+        state.withLock { state in
+            state.loaded = state.loaded.filter { owned.contains($0.key) }
+            state.tails.keepOnly(owned)
+        }
     }
 
     /// Drops everything: after a commit failed, the engine may be ahead of the store.
@@ -129,23 +141,122 @@ final class PresenceKeeper: Sendable {
     }
 
     /// Ingests a batch's newly stored events and returns what their presence changes mean.
+    ///
+    /// A changed participant's tail stays on its presence row while event time on its
+    /// partition has not reached it (the piece may still grow); otherwise, and for every kept
+    /// tail that event time has now passed, it goes into the change rows. Either way the rows
+    /// written are the difference between what the rows held and what they hold now.
     func derive(_ events: [PositionedEvent]) -> DerivedPresence {
-        var partitionOf: [String: Int32] = [:]
-        for positioned in events { partitionOf[positioned.event.participant] = positioned.partition }
-        let outcome = state.withLock { state in
-            for positioned in events { state.recent.insert(positioned.event.id) }
-            return state.engine.ingest(events.map(\.event))
+        // Participant keys compare byte for byte, as the engine's do (not by Unicode equivalence).
+        var partitionOf: [ExactKey: Int32] = [:]
+        for positioned in events { partitionOf[ExactKey(positioned.event.participant)] = positioned.partition }
+        let rules = self.rules
+        return state.withLock { state in
+            for positioned in events {
+                state.recent.insert(positioned.event.id)
+                state.tails.saw(positioned.event.at.milliseconds, partition: positioned.partition)
+            }
+            let outcome = state.engine.ingest(events.map(\.event))
+            var derived = DerivedPresence()
+            for change in outcome.changes {
+                let key = ExactKey(change.participant)
+                let partition = partitionOf[key] ?? -1
+                let old = PresenceContribution(presence: change.old, rules: rules)
+                let new = PresenceContribution(presence: change.new, rules: rules)
+                let wasKept = state.tails.isKept(key)
+                let keep = new.tail.map { state.tails.mayKeep($0, partition: partition) } ?? false
+                if keep, let tail = new.tail {
+                    state.tails.keep(key, partition: partition, earliest: tail.earliest)
+                } else {
+                    state.tails.release(key)
+                }
+                derived.add(
+                    PresenceUpdate(
+                        participant: change.participant, partition: partition, presence: change.new,
+                        uniqueBucket: new.uniqueBucket, qualifiedBucket: new.qualifiedBucket, tail: keep ? new.tail : nil),
+                    delta: ContributionDelta(from: wasKept ? old.withoutTail : old, to: keep ? new.withoutTail : new))
+            }
+            for (key, partition) in state.tails.passed(partitions: Set(partitionOf.values)) {
+                let participant = key.text
+                let presence = state.engine.presence(of: participant)
+                let contribution = PresenceContribution(presence: presence, rules: rules)
+                guard let tail = contribution.tail else { continue }
+                derived.add(
+                    PresenceUpdate(
+                        participant: participant, partition: partition, presence: presence,
+                        uniqueBucket: contribution.uniqueBucket, qualifiedBucket: contribution.qualifiedBucket, tail: nil),
+                    delta: tail.delta())
+            }
+            return derived
         }
-        var derived = DerivedPresence()
-        for change in outcome.changes {
-            let contribution = PresenceContribution(presence: change.new, rules: rules)
-            derived.add(
-                PresenceUpdate(
-                    participant: change.participant, partition: partitionOf[change.participant] ?? -1,
-                    presence: change.new, uniqueBucket: contribution.uniqueBucket,
-                    qualifiedBucket: contribution.qualifiedBucket),
-                delta: change.delta)
+    }
+}
+
+/// The participants whose tail a consumer keeps on their presence rows, by partition and
+/// by the minute each tail becomes due.
+///
+/// A tail is kept while its earliest instant is at or after the latest event time stored on
+/// the participant's partition: a heartbeat in the next half minute will move it again. Once
+/// event time passes it, the session has most likely ended, and the tail goes into the rows,
+/// so that the reporter's per-round read of kept tails behind its frontier stays small. When
+/// that happens changes no number, only how many rows a batch writes and a round reads.
+struct OpenTails: Sendable {
+    private var kept: [ExactKey: (partition: Int32, minute: Int64)] = [:]
+    private var due: [Int32: [Int64: Set<ExactKey>]] = [:]
+    /// Per partition: the latest event time stored (Unix ms).
+    private var eventTime: [Int32: Int64] = [:]
+
+    mutating func saw(_ at: Int64, partition: Int32) {
+        if at > eventTime[partition, default: .min] { eventTime[partition] = at }
+    }
+
+    func isKept(_ participant: ExactKey) -> Bool { kept[participant] != nil }
+
+    func mayKeep(_ tail: ContributionTail, partition: Int32) -> Bool {
+        tail.earliest >= eventTime[partition, default: .min]
+    }
+
+    mutating func keep(_ participant: ExactKey, partition: Int32, earliest: Int64) {
+        release(participant)
+        let minute = earliest.floorDivided(by: 60_000)
+        kept[participant] = (partition, minute)
+        due[partition, default: [:]][minute, default: []].insert(participant)
+    }
+
+    mutating func release(_ participant: ExactKey) {
+        guard let (partition, minute) = kept.removeValue(forKey: participant) else { return }
+        due[partition]?[minute]?.remove(participant)
+        if due[partition]?[minute]?.isEmpty == true { due[partition]?[minute] = nil }
+    }
+
+    /// Releases and returns the kept tails of `partitions` due in a minute that event time
+    /// there has left behind.
+    mutating func passed(partitions: Set<Int32>) -> [(participant: ExactKey, partition: Int32)] {
+        var result: [(ExactKey, Int32)] = []
+        for partition in partitions {
+            guard let time = eventTime[partition], let minutes = due[partition] else { continue }
+            let current = time.floorDivided(by: 60_000)
+            for (minute, participants) in minutes where minute < current {
+                for participant in participants {
+                    kept[participant] = nil
+                    result.append((participant, partition))
+                }
+                due[partition]?[minute] = nil
+            }
         }
-        return derived
+        return result
+    }
+
+    mutating func keepOnly(_ owned: Set<Int32>) {
+        kept = kept.filter { owned.contains($0.value.partition) }
+        due = due.filter { owned.contains($0.key) }
+        eventTime = eventTime.filter { owned.contains($0.key) }
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return self % divisor < 0 ? quotient - 1 : quotient
     }
 }

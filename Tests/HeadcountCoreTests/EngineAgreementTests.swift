@@ -44,12 +44,35 @@ import Testing
         var incremental = IncrementalCount(rules: rules)
         var upstream = IncrementalCount(rules: rules, deduplication: .upstream)
         var fromDeltas = BucketTally(rules: rules)
+        // What a worker writes when it keeps some tails on presence rows (chosen at random
+        // here, as event time would): the rows plus the kept tails must be the whole.
+        var rows = BucketTally(rules: rules)
+        var kept: [ExactKey: ContributionTail] = [:]
+        var tails = SplitMix64(seed: seed, stream: 11)
         var seen: [Event] = []
         var conflicting = 0
         for part in RandomScenario.batches(scenario.events, &rng) {
             let outcome = incremental.ingest(part)
             conflicting += outcome.deadLetters.filter { $0.rejection.reason == .conflictingDuplicate }.count
-            for change in outcome.changes { fromDeltas.apply(change.delta) }
+            for change in outcome.changes {
+                fromDeltas.apply(change.delta)
+                let old = PresenceContribution(presence: change.old, rules: rules)
+                let new = PresenceContribution(presence: change.new, rules: rules)
+                // Keys compare byte for byte, as the engine's (and the keeper's) do.
+                let key = ExactKey(change.participant)
+                #expect(kept[key] == nil || kept[key] == old.tail, "seed \(seed)")
+                let keep = new.tail != nil && tails.chance(0.6)
+                rows.apply(ContributionDelta(from: kept[key] != nil ? old.withoutTail : old, to: keep ? new.withoutTail : new))
+                kept[key] = keep ? new.tail : nil
+            }
+            // Some kept tails go into the rows without any change of presence.
+            for (participant, tail) in kept where tails.chance(0.3) {
+                rows.apply(tail.delta())
+                kept[participant] = nil
+            }
+            var whole = rows
+            for tail in kept.values { whole.apply(tail.delta()) }
+            #expect(whole.numbers() == fromDeltas.numbers(), "rows + kept tails vs whole deltas, seed \(seed)")
             // The upstream form gets exactly what the in-memory ledger accepted.
             let rejected = Set(outcome.deadLetters.map(\.index))
             _ = upstream.ingest(part.enumerated().filter { !rejected.contains($0.offset) }.map(\.element))

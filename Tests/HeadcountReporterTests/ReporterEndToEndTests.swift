@@ -13,6 +13,39 @@ import Testing
 struct ReporterEndToEndTests {
     typealias Support = ReporterSupport
 
+    @Test("tails kept on presence rows behind the watermark are counted in the seals (docs/counting.md, \"Open tails\")")
+    func keptTails() async throws {
+        try await TestDatabase.withStore { store, url in
+            let pipeline = try Support.pipeline(topic: "reporter-tails", partitions: 1)
+            let start = pipeline.rules.windowStart
+            func event(_ who: String, _ type: EventType, _ seconds: Int64) -> Event {
+                Event(
+                    id: "\(who)-\(type.rawValue)-\(seconds)", pipeline: pipeline.id, type: type, participant: who, session: "\(who)-1",
+                    at: start + .seconds(seconds), source: "test")
+            }
+            // A and B beat every 30 s and go silent (H = 90 s closes them); C leaves. The
+            // partition's last event is B's beat at 25:00, so B's tail (26:30) is still ahead
+            // of event time when stored and stays on B's presence row; nothing later moves it
+            // into the rows, and the seals of minutes 26 on are right only if the reporter adds it.
+            var events = [event("A", .join, 600), event("B", .join, 720), event("C", .join, 300), event("C", .leave, 900)]
+            events += stride(from: 630, through: 1_200, by: 30).map { event("A", .heartbeat, $0) }
+            events += stride(from: 750, through: 1_500, by: 30).map { event("B", .heartbeat, $0) }
+            let cluster = try await Support.ingest(events, pipeline: pipeline, store: store)
+            defer { withExtendedLifetime(cluster) {} }
+            let kept = try await Support.sql(
+                url, "SELECT participant FROM headcount.presence WHERE tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL")
+            #expect(kept == ["B"], "B's tail is kept on its presence row")
+
+            _ = try await Support.sealEverything(pipeline, url: url, clock: TestClock(), cluster: cluster)
+            let batch = BatchCount(events: events, rules: pipeline.rules)
+            let snapshots = try await store.storedSnapshots(pipeline: pipeline.id)
+            #expect(snapshots.map(\.numbers) == batch.buckets, "every certified snapshot equals the batch count's bucket")
+            #expect(snapshots[26].numbers.peak == 1 && snapshots[27].numbers.peak == 0, "B present into minute 26, gone in 27")
+            #expect(try await store.contributedNumbers(pipeline: pipeline.id, rules: pipeline.rules) == batch.buckets)
+            #expect(try await store.storedAmendments(pipeline: pipeline.id).isEmpty)
+        }
+    }
+
     @Test("a simulated webinar is sealed bucket for bucket as the batch count says; recount and certificate verify")
     func endToEnd() async throws {
         try await TestDatabase.withStore { store, url in
