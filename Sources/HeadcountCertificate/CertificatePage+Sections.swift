@@ -53,6 +53,9 @@ extension CertificatePage {
             A person can check that they are counted with their key as listed in <code>participants.txt</code>:</p>
             <pre>headcount prove . --participant KEY &gt; proof.json
             headcount verify . --proof proof.json</pre>
+            <p>Or by e-mail address, with the pipeline's pseudonym key (the organiser holds it, since it turns addresses
+            into the keys above; no address is in the certificate):</p>
+            <pre>headcount prove . --identity EMAIL --pseudonym-key PSEUDONYM-KEY-FILE &gt; proof.json</pre>
             <p class="key">Public key (Ed25519, base64): <code>\(key)</code></p>
             </section>
             """

@@ -95,13 +95,17 @@ struct Sealer: Sendable {
             throw ReporterError(.inconsistent, "pipeline \(pipelineID): no chain loaded before sealing")
         }
         let seen = Dictionary(uniqueKeysWithValues: progress.map { ($0.partition, $0.nextOffset) })
-        guard sealable > sealedCount || (sealedCount > 0 && seen != lastSeen) else { return outcome }
+        guard sealable > sealedCount || seen != lastSeen else { return outcome }
         lastSeen = seen
         // Every bucket this round seals or amends ends by the end of bucket `sealable` − 1;
         // one more serves whoever reads the next minute's numbers.
         let cut = min(rules.bucketEnd(sealable), rules.windowEnd).milliseconds
-        let numbers = feed.numbers(adding: try await round.openTails(pipeline: pipelineID, before: cut))
+        let behind = progress.filter { ($0.keptTailsFrom ?? .max) < cut }.map(\.partition)
+        let numbers = feed.numbers(adding: try await round.openTails(pipeline: pipelineID, partitions: behind, before: cut))
         outcome.amended = try await amend(round, numbers: numbers, sealedCount: sealedCount, seen: seen)
+        // The minute sealed next, exact as of this snapshot (the cut covers it): the dashboard's
+        // provisional minute, one row to read instead of the whole event's change points.
+        if sealable < numbers.count { try await round.recordProvisional(numbers[sealable], pipeline: pipelineID) }
         guard sealable > sealedCount else { return outcome }
         let incomplete = IncompleteBuckets.reason(gaps: try await round.retentionGaps(pipeline: pipelineID))
         for m in sealedCount..<sealable {

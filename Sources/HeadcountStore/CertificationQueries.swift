@@ -100,13 +100,13 @@ enum CertificationQueries {
         let rows = try await connection.query(
             """
             SELECT kafka_partition, next_offset, (extract(epoch FROM max_event_at) * 1000)::bigint,
-                   (extract(epoch FROM updated_at) * 1000)::bigint
+                   (extract(epoch FROM updated_at) * 1000)::bigint, kept_tails_from
             FROM headcount.partition_progress WHERE pipeline = \(pipeline) ORDER BY kafka_partition
             """, logger: logger)
-        for try await (partition, next, maxAt, updated) in rows.decode((Int32, Int64, Int64?, Int64).self) {
+        for try await (partition, next, maxAt, updated, tails) in rows.decode((Int32, Int64, Int64?, Int64, Int64?).self) {
             result.append(PartitionActivity(
                 partition: partition, nextOffset: next, maxEventAt: maxAt.map(Instant.init(milliseconds:)),
-                updatedAt: Instant(milliseconds: updated)))
+                updatedAt: Instant(milliseconds: updated), keptTailsFrom: tails))
         }
         return result
     }

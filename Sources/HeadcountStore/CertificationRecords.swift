@@ -87,12 +87,16 @@ public struct PartitionActivity: Sendable, Hashable {
     public var maxEventAt: Instant?
     /// When a batch of the partition was last committed (the database's clock).
     public var updatedAt: Instant
+    /// At or before the earliest change of any tail kept on the presence rows of this
+    /// partition's participants (Unix ms; nil: none kept).
+    public var keptTailsFrom: Int64?
 
-    public init(partition: Int32, nextOffset: Int64, maxEventAt: Instant?, updatedAt: Instant) {
+    public init(partition: Int32, nextOffset: Int64, maxEventAt: Instant?, updatedAt: Instant, keptTailsFrom: Int64? = nil) {
         self.partition = partition
         self.nextOffset = nextOffset
         self.maxEventAt = maxEventAt
         self.updatedAt = updatedAt
+        self.keptTailsFrom = keptTailsFrom
     }
 }
 

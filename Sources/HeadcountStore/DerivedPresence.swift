@@ -41,6 +41,9 @@ public struct DerivedPresence: Sendable {
     /// qualified): the rows of `headcount.qualification_changes`.
     public var requalified: [String] = []
     public var requalifiedBuckets: [Int32] = []
+    /// Per partition of the batch: at or before the earliest change of any tail kept on its
+    /// participants' presence rows after it (nil: none kept), for `partition_progress`.
+    public var keptTailsFrom: [Int32: Int64?] = [:]
 
     public init() {}
 

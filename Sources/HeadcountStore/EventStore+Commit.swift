@@ -45,11 +45,13 @@ extension EventStore {
                 for letter in batch.deadLetters + stored.rejected {
                     try await self.insertDeadLetter(letter, batch: batch, on: connection)
                 }
-                if let derived = try derive(Self.firstOccurrences(batch.events, among: stored.insertedIDs)) {
+                let derived = try derive(Self.firstOccurrences(batch.events, among: stored.insertedIDs))
+                if let derived {
                     try await self.storeDerived(derived, pipeline: batch.pipeline, on: connection)
                 }
                 try await self.storeGaps(batch, on: connection)
                 try await self.storeProgress(batch, on: connection)
+                if let derived { try await self.storeKeptTails(derived, batch: batch, on: connection) }
                 return BatchOutcome(
                     inserted: stored.insertedIDs.count,
                     duplicates: batch.events.count - stored.insertedIDs.count - stored.conflicting - stored.rejected.count,
@@ -289,6 +291,21 @@ extension EventStore {
                 next_offset = EXCLUDED.next_offset,
                 max_event_at = GREATEST(partition_progress.max_event_at, EXCLUDED.max_event_at),
                 updated_at = EXCLUDED.updated_at
+            """, logger: logger)
+    }
+}
+
+extension EventStore {
+    /// Where the tails kept on each partition's presence rows begin, after the batch's progress
+    /// row exists: the reporter reads kept tails only of partitions where this lies behind it.
+    fileprivate func storeKeptTails(_ derived: DerivedPresence, batch: EventBatch, on connection: PostgresConnection) async throws {
+        guard !derived.keptTailsFrom.isEmpty else { return }
+        let partitions = derived.keptTailsFrom.keys.sorted()
+        try await connection.query(
+            """
+            UPDATE headcount.partition_progress SET kept_tails_from = NULLIF(t, \(Self.noInstant))
+            FROM unnest(\(partitions)::int[], \(partitions.map { (derived.keptTailsFrom[$0] ?? nil) ?? Self.noInstant })::bigint[]) AS k(p, t)
+            WHERE pipeline = \(batch.pipeline) AND topic = \(batch.topic) AND kafka_partition = k.p
             """, logger: logger)
     }
 }

@@ -164,16 +164,18 @@ extension SealingRound {
 }
 
 extension SealingRound {
-    /// The tails kept on presence rows (`ContributionTail`) that change anything before
-    /// `cut` (Unix ms): with the rows, the whole contributions as far as buckets ending by
-    /// `cut` can see. Workers move a tail into the rows once event time passes it, so these
-    /// are few: tails on partitions that had no batch since (found by `presence_open_tails`).
-    public func openTails(pipeline: String, before cut: Int64) async throws -> [ContributionTail] {
+    /// The tails kept on presence rows (`ContributionTail`) of `partitions`' participants that
+    /// change anything before `cut` (Unix ms): with the rows, the whole contributions as far as
+    /// buckets ending by `cut` can see. Workers move a tail into the rows once event time
+    /// passes it, so the caller names only the partitions whose `keptTailsFrom` lies before
+    /// `cut` (in a live event, none but idle ones).
+    public func openTails(pipeline: String, partitions: [Int32], before cut: Int64) async throws -> [ContributionTail] {
+        guard !partitions.isEmpty else { return [] }
         let rows = try await connection.query(
             """
             SELECT tail_peak_at, tail_sustained_at FROM headcount.presence
-            WHERE pipeline = \(pipeline) AND least(tail_peak_at, tail_sustained_at) < \(cut)
-              AND (tail_peak_at IS NOT NULL OR tail_sustained_at IS NOT NULL)
+            WHERE pipeline = \(pipeline) AND kafka_partition = ANY(\(partitions)::int[])
+              AND least(tail_peak_at, tail_sustained_at) < \(cut)
             """, logger: logger)
         var tails: [ContributionTail] = []
         for try await (peak, sustained) in rows.decode((Int64?, Int64?).self) {

@@ -41,6 +41,20 @@ extension SealingRound {
     }
 }
 
+extension SealingRound {
+    /// Records the numbers of the bucket sealed next as this round counted them (after
+    /// `record`, which makes the row): provisional, for the dashboard.
+    public func recordProvisional(_ numbers: BucketNumbers, pipeline: String) async throws {
+        try await connection.query(
+            """
+            UPDATE headcount.watermarks SET provisional_bucket = \(Int32(numbers.bucket)), provisional_active = \(numbers.active),
+                provisional_peak = \(numbers.peak), provisional_sustained_peak = \(numbers.sustainedPeak),
+                provisional_unique = \(numbers.unique), provisional_qualified = \(numbers.qualified)
+            WHERE pipeline = \(pipeline)
+            """, logger: logger)
+    }
+}
+
 enum WatermarkQueries {
     static func watermark(pipeline: String, on connection: PostgresConnection, logger: Logger) async throws -> StoredWatermark? {
         let rows = try await connection.query(

@@ -187,6 +187,7 @@ final class PresenceKeeper: Sendable {
                         uniqueBucket: contribution.uniqueBucket, qualifiedBucket: contribution.qualifiedBucket, tail: nil),
                     delta: tail.delta())
             }
+            for partition in Set(partitionOf.values) { derived.keptTailsFrom[partition] = state.tails.earliestKept(partition: partition) }
             return derived
         }
     }
@@ -245,6 +246,11 @@ struct OpenTails: Sendable {
             }
         }
         return result
+    }
+
+    /// At or before the earliest change of any tail kept on `partition` (nil: none kept).
+    func earliestKept(partition: Int32) -> Int64? {
+        due[partition]?.keys.min().map { $0 * 60_000 }
     }
 
     mutating func keepOnly(_ owned: Set<Int32>) {

@@ -51,6 +51,7 @@ import Testing
         #expect(html.contains("the minute 09:41–09:42 (bucket 41)"))
         #expect(html.contains("headcount verify . --public-key organiser-key.pem"))
         #expect(html.contains("headcount prove . --participant KEY &gt; proof.json"))
+        #expect(html.contains("headcount prove . --identity EMAIL --pseudonym-key PSEUDONYM-KEY-FILE &gt; proof.json"))
         #expect(html.contains("@media print") && html.contains("size:A4"))
         #expect(html.components(separatedBy: "<tr").count - 1 >= 120)
         #expect(CertificateVerifier.verify(directory: folder.path).isValid)

@@ -107,8 +107,10 @@ struct DashboardBrowserTests {
                     // The minute sealed next is provisional, with the stored contributions' numbers.
                     let now = try #require(first.current, "the page shows the next minute, provisional")
                     #expect(now.bucket == first.sealed)
-                    let provisional = try await store.provisionalNumbers(pipeline: pipeline.id, bucket: now.bucket, rules: rules)
+                    let provisional = try #require(try await store.provisionalNumbers(pipeline: pipeline.id, bucket: now.bucket, rules: rules))
                     #expect(now.numbers == [provisional.qualified, provisional.unique, provisional.active, provisional.peak, provisional.sustainedPeak])
+                    // The reporter's round counted every stored contribution, kept tails included.
+                    #expect(provisional == (try await store.contributedNumbers(pipeline: pipeline.id, rules: rules))[now.bucket])
                     #expect(first.text.contains("PROVISIONAL — NOT YET SEALED") && first.text.contains("CERTIFIED"))
                     #expect(first.partitionRows == 4, "one lag row per partition")
                     #expect(first.text.contains("Amendments\tnone"), "every event was stored before its minute was sealed")
