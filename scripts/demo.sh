@@ -8,8 +8,9 @@
 #   scripts/demo.sh --live [ARGS…]   the same event live under a rehearsal clock, as operations
 #                                    will run it (scripts/rehearsal.sh: separate processes,
 #                                    signed webhooks through ingest, every minute sealed while
-#                                    the event runs). It does not keep up with 25,000 teachers
-#                                    on a two-core machine yet: see docs/rehearsal.md.
+#                                    the event runs). On a two-core machine the pipeline keeps
+#                                    up with 25,000 teachers, the simulator not quite (the final
+#                                    leave storm): see docs/rehearsal.md.
 #   scripts/demo.sh --replay [ARGS…] the default, spelled out.
 set -euo pipefail
 cd "$(dirname "$0")/.."

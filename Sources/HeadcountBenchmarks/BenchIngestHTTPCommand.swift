@@ -45,7 +45,7 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
     var driver: LoadDriver = .wrk
     @Option(help: "Seconds of wrk load per route.")
     var duration = 10
-    @Option(help: "The producer's linger in milliseconds (default 1, what `headcount ingest` uses).")
+    @Option(help: "The producer's linger in milliseconds (default: what `headcount ingest` uses, 5).")
     var lingerMs: Int?
     @Option(help: "wrk threads.")
     var wrkThreads = 1
@@ -64,8 +64,7 @@ struct BenchIngestHTTPCommand: AsyncParsableCommand {
         try await cluster.createTopic(pipeline.kafka.topic, partitions: pipeline.kafka.partitions)
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.messageTimeout = .milliseconds(2500)
-        // `headcount ingest` uses 1 ms: its answers wait for the acknowledgement.
-        configuration.linger = .milliseconds(lingerMs ?? 1)
+        configuration.linger = lingerMs.map { .milliseconds($0) } ?? IngestService.producerLinger
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         let readiness = BrokerReadiness(producer: producer, logger: logger)
         let served = try IngestPipeline(pipeline: pipeline, environment: Self.secrets)

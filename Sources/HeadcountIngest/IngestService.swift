@@ -34,6 +34,13 @@ public struct IngestPipeline: Sendable {
 /// `ServiceGroup` with the producer and the readiness probe, so SIGTERM stops intake first
 /// and the producer flushes what was accepted.
 public struct IngestService: Sendable {
+    /// How long the producer lets a request's events wait for others to share a produce
+    /// request. Each request is answered once its events are acknowledged, so the linger adds
+    /// to every answer; but at 1 ms librdkafka's broker threads woke a thousand times a second
+    /// and sent as many produce requests: a quarter of ingest's CPU in the live rehearsal
+    /// (docs/rehearsal.md). Zoom waits 3 s for an answer.
+    public static let producerLinger: Duration = .milliseconds(5)
+
     let pipelines: [String: IngestPipeline]
     let sink: any IngestSink
     let readiness: BrokerReadiness

@@ -64,7 +64,7 @@ struct IngestCommand: AsyncParsableCommand {
         // librdkafka fails what it could not deliver by the tightest deadline, so no request
         // waits past it: the platform gets 503 and retries.
         configuration.messageTimeout = served.map(\.ingest.produceTimeout).min() ?? .milliseconds(2500)
-        configuration.linger = .milliseconds(1)
+        configuration.linger = IngestService.producerLinger
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         let readiness = BrokerReadiness(producer: producer, logger: logger)
         let service = IngestService(
