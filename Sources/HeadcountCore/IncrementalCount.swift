@@ -84,12 +84,14 @@ public struct IncrementalCount: Sendable {
         store.replaceRecord(participant, with: record.encoded(origin: origin))
         let new = record.presence(rules: millis)
         guard new != old else { return nil }
+        let oldContribution = PresenceContribution(presence: old, rules: millis)
         let newContribution = PresenceContribution(presence: new, rules: millis)
-        let delta = ContributionDelta(from: PresenceContribution(presence: old, rules: millis), to: newContribution)
+        let delta = ContributionDelta(from: oldContribution, to: newContribution)
         tally.apply(delta)
         store.qualifiedBuckets[participant] = Int32(newContribution.qualifiedBucket ?? -1)
-        return PresenceChange(
-            participant: String(decoding: record.key, as: UTF8.self), old: old, new: new, delta: delta)
+        var change = PresenceChange(participant: String(decoding: record.key, as: UTF8.self), old: old, new: new, delta: delta)
+        change.contributions = (oldContribution, newContribution)
+        return change
     }
 
     /// The numbers of every bucket that `watermark` lets be sealed (see `sealableBucketCount`).
@@ -164,11 +166,25 @@ public struct PresenceChange: Sendable, Hashable {
     public var old: Presence
     public var new: Presence
     public var delta: ContributionDelta
+    /// The contributions of `old` and `new`, which the engine computed for `delta` anyway:
+    /// a worker splits them into change rows and kept tails without computing them again.
+    public var contributions: (old: PresenceContribution, new: PresenceContribution)?
 
     public init(participant: String, old: Presence, new: Presence, delta: ContributionDelta) {
         self.participant = participant
         self.old = old
         self.new = new
         self.delta = delta
+    }
+
+    public static func == (lhs: PresenceChange, rhs: PresenceChange) -> Bool {
+        lhs.participant == rhs.participant && lhs.old == rhs.old && lhs.new == rhs.new && lhs.delta == rhs.delta
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(participant)
+        hasher.combine(old)
+        hasher.combine(new)
+        hasher.combine(delta)
     }
 }

@@ -161,8 +161,8 @@ final class PresenceKeeper: Sendable {
             for change in outcome.changes {
                 let key = ExactKey(change.participant)
                 let partition = partitionOf[key] ?? -1
-                let old = PresenceContribution(presence: change.old, rules: rules)
-                let new = PresenceContribution(presence: change.new, rules: rules)
+                let (old, new) = change.contributions
+                    ?? (PresenceContribution(presence: change.old, rules: rules), PresenceContribution(presence: change.new, rules: rules))
                 let wasKept = state.tails.isKept(key)
                 let keep = new.tail.map { state.tails.mayKeep($0, partition: partition) } ?? false
                 if keep, let tail = new.tail {
